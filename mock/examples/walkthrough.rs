@@ -34,10 +34,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     step(started, &format!("self client: grant code minted in the 'API console', valid {} s", code.expires_in));
 
     let token_form = |extra: Vec<(&'static str, String)>| {
-        let mut form = vec![
-            ("client_id", DEFAULT_CLIENT_ID.to_string()),
-            ("client_secret", DEFAULT_CLIENT_SECRET.to_string()),
-        ];
+        let mut form =
+            vec![("client_id", DEFAULT_CLIENT_ID.to_string()), ("client_secret", DEFAULT_CLIENT_SECRET.to_string())];
         form.extend(extra);
         form
     };
@@ -58,7 +56,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let again = http.post(format!("{base}/oauth/v2/token")).form(&exchange).send().await?;
     let status = again.status();
-    step(started, &format!("same code again: HTTP {status} with body {}  <- Zoho's errors are HTTP 200", again.text().await?));
+    step(
+        started,
+        &format!("same code again: HTTP {status} with body {}  <- Zoho's errors are HTTP 200", again.text().await?),
+    );
 
     let leads = format!("{base}/crm/v8/Leads?per_page=2");
     let auth = |t: &str| format!("Zoho-oauthtoken {t}");
@@ -67,7 +68,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let body: Value = r.json().await?;
     step(
         started,
-        &format!("GET /crm/v8/Leads: HTTP {status}, {} records, more_records={}", body["info"]["count"], body["info"]["more_records"]),
+        &format!(
+            "GET /crm/v8/Leads: HTTP {status}, {} records, more_records={}",
+            body["info"]["count"], body["info"]["more_records"]
+        ),
     );
 
     mock.advance_clock(Duration::from_secs(3601));
@@ -77,7 +81,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let refresh_form = token_form(vec![("grant_type", "refresh_token".into()), ("refresh_token", refresh.clone())]);
     let fresh: Value = http.post(format!("{base}/oauth/v2/token")).form(&refresh_form).send().await?.json().await?;
     let access = fresh["access_token"].as_str().unwrap_or_default().to_string();
-    step(started, &format!("refreshed: new access token {} (no new refresh token: {})", short(&access), fresh.get("refresh_token").is_none()));
+    step(
+        started,
+        &format!(
+            "refreshed: new access token {} (no new refresh token: {})",
+            short(&access),
+            fresh.get("refresh_token").is_none()
+        ),
+    );
     let r = http.get(&leads).header("Authorization", auth(&access)).send().await?;
     step(started, &format!("GET /crm/v8/Leads again: HTTP {}", r.status()));
 

@@ -1,7 +1,6 @@
 //! Zoho Accounts endpoints: consent, token, revoke, device flow and server info. Failures answer
 //! HTTP 200 with an `error` body, as Zoho does (zoho-protocol.md section 4).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -133,13 +132,9 @@ fn count(shared: &Shared, grant: &str, outcome: &str) {
     }
 }
 
-/// `POST /oauth/v2/token`.
-pub(crate) async fn token(
-    State(shared): State<Arc<Shared>>,
-    Extension(conn): Extension<ConnInfo>,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
+/// The token-like endpoints share one shape: read parameters, dispatch on `grant_type` (only
+/// the grants the endpoint accepts), answer HTTP 200 with the result, count the outcome.
+async fn token_endpoint(shared: Arc<Shared>, conn: ConnInfo, uri: Uri, body: Bytes, accepts: &[&str]) -> Response {
     let p = params(uri.query(), &body);
     let dc = shared.dcs[conn.dc].clone();
     let now = shared.now_ms();
@@ -147,15 +142,48 @@ pub(crate) async fn token(
     let result = {
         let mut st = shared.lock();
         match grant.as_str() {
+            g if !accepts.contains(&g) => Err(TokenError::new("unsupported_grant_type")),
             "authorization_code" => st.exchange_code(&dc, &p, now),
             "refresh_token" => st.refresh(&dc, &p, now),
             "client_credentials" => st.client_credentials(&dc, &p, now),
+            "device_request" => st.device_code(&dc, &p, now),
+            "device_token" => st.device_poll(&dc, &p, now),
             _ => Err(TokenError::new("unsupported_grant_type")),
         }
     };
     let (outcome, r) = token_answer(result);
     count(&shared, if grant.is_empty() { "none" } else { &grant }, &outcome);
     r
+}
+
+/// `POST /oauth/v2/token`.
+pub(crate) async fn token(
+    State(shared): State<Arc<Shared>>,
+    Extension(conn): Extension<ConnInfo>,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    token_endpoint(shared, conn, uri, body, &["authorization_code", "refresh_token", "client_credentials"]).await
+}
+
+/// `POST /oauth/v3/device/code`.
+pub(crate) async fn device_code(
+    State(shared): State<Arc<Shared>>,
+    Extension(conn): Extension<ConnInfo>,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    token_endpoint(shared, conn, uri, body, &["device_request"]).await
+}
+
+/// `POST /oauth/v3/device/token`.
+pub(crate) async fn device_token(
+    State(shared): State<Arc<Shared>>,
+    Extension(conn): Extension<ConnInfo>,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    token_endpoint(shared, conn, uri, body, &["device_token"]).await
 }
 
 /// `POST /oauth/v2/token/revoke`.
@@ -169,46 +197,6 @@ pub(crate) async fn revoke(State(shared): State<Arc<Shared>>, uri: Uri, body: By
     } else {
         (StatusCode::BAD_REQUEST, Json(json!({"status": "failure", "error": "invalid_token"}))).into_response()
     }
-}
-
-/// `POST /oauth/v3/device/code`.
-pub(crate) async fn device_code(
-    State(shared): State<Arc<Shared>>,
-    Extension(conn): Extension<ConnInfo>,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let p: HashMap<String, String> = params(uri.query(), &body);
-    let dc = shared.dcs[conn.dc].clone();
-    let now = shared.now_ms();
-    let result = if p.get("grant_type").map(String::as_str) != Some("device_request") {
-        Err(TokenError::new("unsupported_grant_type"))
-    } else {
-        shared.lock().device_code(&dc, &p, now)
-    };
-    let (outcome, r) = token_answer(result);
-    count(&shared, "device_request", &outcome);
-    r
-}
-
-/// `POST /oauth/v3/device/token`.
-pub(crate) async fn device_token(
-    State(shared): State<Arc<Shared>>,
-    Extension(conn): Extension<ConnInfo>,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let p = params(uri.query(), &body);
-    let dc = shared.dcs[conn.dc].clone();
-    let now = shared.now_ms();
-    let result = if p.get("grant_type").map(String::as_str) != Some("device_token") {
-        Err(TokenError::new("unsupported_grant_type"))
-    } else {
-        shared.lock().device_poll(&dc, &p, now)
-    };
-    let (outcome, r) = token_answer(result);
-    count(&shared, "device_token", &outcome);
-    r
 }
 
 /// `GET /oauth/v3/device`: where `verification_url` points; the mock approves through its

@@ -66,18 +66,9 @@ impl Control {
     }
 
     pub fn configure_json(&self, patch: Value) -> Result<Settings, String> {
-        let Value::Object(patch) = patch else {
-            return Err("the config body must be a JSON object".into());
-        };
         let mut st = self.0.lock();
-        let mut current = serde_json::to_value(&st.settings).map_err(|e| e.to_string())?;
-        for (k, v) in patch {
-            current[k] = v;
-        }
-        let settings: Settings = serde_json::from_value(current).map_err(|e| format!("bad setting: {e}"))?;
-        settings.validate()?;
-        st.settings = settings.clone();
-        Ok(settings)
+        st.settings = st.settings.patched(&patch)?;
+        Ok(st.settings.clone())
     }
 
     pub fn inject_fault(&self, fault: Fault) -> Result<(), String> {

@@ -30,19 +30,14 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     let mut settings = Settings::default();
     if let Some(json) = &args.settings {
-        let mut current = serde_json::to_value(&settings).unwrap_or_default();
-        match serde_json::from_str::<serde_json::Value>(json) {
-            Ok(serde_json::Value::Object(patch)) => {
-                for (k, v) in patch {
-                    current[k] = v;
-                }
-            }
-            _ => {
-                eprintln!("zoho-mock: --settings must be a JSON object, for example '{{\"legacy_expiry\":true}}'");
+        let patch = match serde_json::from_str::<serde_json::Value>(json) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("zoho-mock: --settings is not JSON ({e}); example: '{{\"legacy_expiry\":true}}'");
                 return ExitCode::from(2);
             }
-        }
-        settings = match serde_json::from_value(current) {
+        };
+        settings = match settings.patched(&patch) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("zoho-mock: bad --settings: {e}");

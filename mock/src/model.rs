@@ -81,6 +81,21 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// These settings with the keys of a JSON object applied on top, validated. Unknown keys and
+    /// values of the wrong type are errors, so a typo never silently keeps a default.
+    pub fn patched(&self, patch: &serde_json::Value) -> Result<Settings, String> {
+        let serde_json::Value::Object(patch) = patch else {
+            return Err("settings must be a JSON object, for example {\"legacy_expiry\": true}".into());
+        };
+        let mut current = serde_json::to_value(self).map_err(|e| e.to_string())?;
+        for (k, v) in patch {
+            current[k] = v.clone();
+        }
+        let next: Settings = serde_json::from_value(current).map_err(|e| format!("bad setting: {e}"))?;
+        next.validate()?;
+        Ok(next)
+    }
+
     /// Checks the string-valued switches, so a typo is an error instead of a silent default.
     pub fn validate(&self) -> Result<(), String> {
         let check = |name: &str, value: &str, allowed: &[&str]| {
