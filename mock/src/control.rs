@@ -84,8 +84,20 @@ impl Control {
         Ok(())
     }
 
-    pub fn seed_crm(&self, module: &str, count: usize) {
+    pub fn seed_crm(&self, module: &str, count: usize) -> Result<(), String> {
+        if count > 200_000 {
+            return Err("count is capped at 200000".into());
+        }
         self.0.lock().seed_crm(module, count);
+        Ok(())
+    }
+
+    /// Moves the clock by `seconds` (finite, >= 0); answers the new time.
+    pub fn advance(&self, seconds: f64) -> Result<i64, String> {
+        if !seconds.is_finite() || seconds < 0.0 {
+            return Err("seconds must be a finite number >= 0 (the clock never goes back)".into());
+        }
+        Ok(self.0.advance_ms(Duration::from_secs_f64(seconds).as_millis() as i64))
     }
 
     pub fn counters(&self) -> Counters {
@@ -122,11 +134,11 @@ pub(crate) async fn refresh_tokens(State(c): State<Control>, Json(req): Json<Min
 
 #[derive(Deserialize)]
 pub(crate) struct Approve {
-    user_code: String,
+    pub user_code: String,
     #[serde(default)]
-    user: Option<String>,
+    pub user: Option<String>,
     #[serde(default)]
-    deny: bool,
+    pub deny: bool,
 }
 
 pub(crate) async fn approve(State(c): State<Control>, Json(a): Json<Approve>) -> Response {
@@ -139,15 +151,11 @@ pub(crate) async fn clock(State(c): State<Control>) -> Response {
 
 #[derive(Deserialize)]
 pub(crate) struct Advance {
-    seconds: f64,
+    pub seconds: f64,
 }
 
 pub(crate) async fn advance(State(c): State<Control>, Json(a): Json<Advance>) -> Response {
-    if !a.seconds.is_finite() || a.seconds < 0.0 {
-        return answer::<Value>(Err("seconds must be a finite number >= 0 (the clock never goes back)".into()));
-    }
-    let now = c.0.advance_ms(Duration::from_secs_f64(a.seconds).as_millis() as i64);
-    Json(json!({"now_ms": now})).into_response()
+    answer(c.advance(a.seconds).map(|now| json!({"now_ms": now})))
 }
 
 pub(crate) async fn config(State(c): State<Control>, body: Option<Json<Value>>) -> Response {
@@ -160,15 +168,13 @@ pub(crate) async fn faults(State(c): State<Control>, Json(f): Json<Fault>) -> Re
 
 #[derive(Deserialize)]
 pub(crate) struct Seed {
-    count: usize,
+    #[serde(default)]
+    pub module: String,
+    pub count: usize,
 }
 
 pub(crate) async fn seed(State(c): State<Control>, Path(module): Path<String>, Json(s): Json<Seed>) -> Response {
-    if s.count > 200_000 {
-        return answer::<Value>(Err("count is capped at 200000".into()));
-    }
-    c.seed_crm(&module, s.count);
-    Json(json!({"status": "success", "module": module, "count": s.count})).into_response()
+    answer(c.seed_crm(&module, s.count).map(|_| json!({"status": "success", "module": module, "count": s.count})))
 }
 
 pub(crate) async fn counters(State(c): State<Control>) -> Response {

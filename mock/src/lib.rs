@@ -40,6 +40,10 @@ use tokio::task::JoinHandle;
 pub use model::*;
 
 use control::Control;
+
+fn to_value<T: serde::Serialize>(v: T) -> Result<serde_json::Value, String> {
+    serde_json::to_value(v).map_err(|e| e.to_string())
+}
 use state::{DcInfo, Shared};
 
 /// A running mock: one listener per configured data centre. Dropping it without [`stop`]
@@ -202,7 +206,8 @@ impl MockZoho {
 
     /// Replaces a CRM module's records with `count` generated ones.
     pub fn seed_crm(&self, module: &str, count: usize) {
-        self.control.seed_crm(module, count)
+        // Rust callers pick their own sizes; the cap only guards the JSON and HTTP surfaces.
+        self.control.0.lock().seed_crm(module, count);
     }
 
     /// A snapshot of the counters.
@@ -214,6 +219,54 @@ impl MockZoho {
     /// settings and defaults. The clock keeps its time.
     pub fn reset(&self) {
         self.control.0.reset()
+    }
+
+    /// One entry point for language bindings: runs the control operation `op` with a JSON body
+    /// and answers JSON, so a binding converts strings and nothing else. The operations mirror
+    /// the HTTP control API: `info`, `register_client`, `register_user`, `mint_code`,
+    /// `mint_refresh_token`, `approve_device` (`{"user_code","user"?,"deny"?}`), `advance_clock`
+    /// (`{"seconds"}`), `now_ms`, `configure` (a settings patch), `inject_fault`, `seed_crm`
+    /// (`{"module","count"}`), `counters`, `reset`.
+    pub fn call_json(&self, op: &str, body: &str) -> Result<String, String> {
+        let input: serde_json::Value = if body.trim().is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(body).map_err(|e| format!("{op}: the body is not JSON: {e}"))?
+        };
+        fn arg<T: serde::de::DeserializeOwned>(op: &str, v: serde_json::Value) -> Result<T, String> {
+            serde_json::from_value(v).map_err(|e| format!("{op}: {e}"))
+        }
+        let ok = serde_json::json!({"status": "success"});
+        let out = match op {
+            "info" => self.control.info(),
+            "register_client" => self.control.register_client(arg(op, input)?).map(|_| ok)?,
+            "register_user" => self.control.register_user(arg(op, input)?).map(|_| ok)?,
+            "mint_code" => to_value(self.control.mint_code(&arg(op, input)?)?)?,
+            "mint_refresh_token" => to_value(self.control.mint_refresh_token(&arg(op, input)?)?)?,
+            "approve_device" => {
+                let a: control::Approve = arg(op, input)?;
+                self.control.approve_device(&a.user_code, a.user.as_deref(), a.deny).map(|_| ok)?
+            }
+            "advance_clock" => {
+                let a: control::Advance = arg(op, input)?;
+                serde_json::json!({"now_ms": self.control.advance(a.seconds)?})
+            }
+            "now_ms" => serde_json::json!({"now_ms": self.now_ms()}),
+            "configure" => to_value(self.control.configure_json(input)?)?,
+            "inject_fault" => self.control.inject_fault(arg(op, input)?).map(|_| ok)?,
+            "seed_crm" => {
+                let s: control::Seed = arg(op, input)?;
+                self.control.seed_crm(&s.module, s.count)?;
+                ok
+            }
+            "counters" => to_value(self.control.counters())?,
+            "reset" => {
+                self.reset();
+                ok
+            }
+            other => return Err(format!("unknown mock operation {other:?}")),
+        };
+        serde_json::to_string(&out).map_err(|e| e.to_string())
     }
 
     /// Stops every listener and closes open connections.

@@ -38,7 +38,11 @@ pub(crate) async fn serve(listener: TcpListener, dc: usize, router: Router, mut 
         tokio::select! {
             _ = stop.changed() => break,
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let Ok((stream, _)) = accepted else {
+                    // Out of file descriptors or a transient error: back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                };
                 let Ok(std_stream) = stream.into_std() else { continue };
                 // A second handle to the same socket, for the reset fault.
                 let Ok(dup) = std_stream.try_clone() else { continue };

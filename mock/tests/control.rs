@@ -245,3 +245,34 @@ fn binary_refuses_bad_settings_with_a_message() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("JSON object"));
 }
+
+#[tokio::test]
+async fn call_json_runs_control_operations_for_bindings() {
+    let env = start().await;
+    let code: Value =
+        serde_json::from_str(&env.mock.call_json("mint_code", r#"{"scopes":["ZohoCRM.modules.ALL"]}"#).unwrap())
+            .unwrap();
+    assert!(s(&code["code"]).starts_with("1000."));
+    let t = env
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("client_secret", DEFAULT_CLIENT_SECRET),
+            ("code", s(&code["code"])),
+        ])
+        .await;
+    assert!(t["access_token"].is_string());
+    let counters: Value = serde_json::from_str(&env.mock.call_json("counters", "").unwrap()).unwrap();
+    assert_eq!(counters["token_requests"]["authorization_code"]["success"], 1);
+    let before = env.mock.now_ms();
+    let moved: Value =
+        serde_json::from_str(&env.mock.call_json("advance_clock", r#"{"seconds": 60}"#).unwrap()).unwrap();
+    assert!(moved["now_ms"].as_i64().unwrap() - before >= 60_000);
+    assert!(env.mock.call_json("advance_clock", r#"{"seconds": -1}"#).unwrap_err().contains("never goes back"));
+    assert!(env.mock.call_json("configure", r#"{"nope": 1}"#).unwrap_err().contains("nope"));
+    assert!(env.mock.call_json("mint_code", "{not json").unwrap_err().contains("not JSON"));
+    assert!(env.mock.call_json("explode", "").unwrap_err().contains("unknown mock operation"));
+    assert!(env.mock.call_json("seed_crm", r#"{"module":"Deals","count":3}"#).is_ok());
+    env.mock.call_json("reset", "").unwrap();
+    assert_eq!(env.mock.counters(), Counters::default());
+}
