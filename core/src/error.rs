@@ -1,0 +1,385 @@
+//! The one error type of the crate, with a stable `code()` string shared by every language.
+//!
+//! Bindings map [`ErrorCode`] to their exception classes (see DESIGN "Which class"), so the codes
+//! and their spelling are part of the public contract and never change.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Stable machine-readable error codes (DESIGN, "Behaviour every language gets", point 7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// Grant code (or refresh token) unknown, used, expired, revoked or of another DC.
+    InvalidCode,
+    /// Client id unknown, or the client is not enabled in this DC.
+    InvalidClient,
+    /// Client secret wrong for this DC.
+    InvalidClientSecret,
+    /// `redirect_uri` differs from the registered one.
+    InvalidRedirectUri,
+    /// The user (or Zoho's grant-code throttle) refused access.
+    AccessDenied,
+    /// The callback's `state` is not the one this app sent.
+    StateMismatch,
+    /// The callback names an accounts server that is not a Zoho host nor configured.
+    UntrustedAccountsServer,
+    /// The device flow's user code expired before the user approved it.
+    DeviceFlowExpired,
+    /// Zoho's token throttle ("Access Denied") is active for this refresh token.
+    TokenThrottled,
+    /// The local refresh budget (10 per 10 minutes) is spent; no request was sent.
+    RefreshBudgetExhausted,
+    /// A product API answered 429 (or a rate-limit error code).
+    RateLimited,
+    /// A product API rejected the token (401 with a dead-token code).
+    Unauthorized,
+    /// The token lacks the scope the API needs; a refresh will not help.
+    ScopeMismatch,
+    /// Any other product API error.
+    ApiError,
+    /// A request or the overall deadline timed out.
+    Timeout,
+    /// Connection, TLS or other transport failure.
+    Transport,
+    /// Zoho (or whatever answered) sent something this crate cannot understand.
+    InvalidResponse,
+    /// Bad configuration or input (unknown DC, disallowed host, malformed URL ...).
+    Config,
+    /// The token store failed.
+    Store,
+}
+
+impl ErrorCode {
+    /// The stable string form, identical in Rust, Python and Node.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidCode => "invalid_code",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidClientSecret => "invalid_client_secret",
+            ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::StateMismatch => "state_mismatch",
+            ErrorCode::UntrustedAccountsServer => "untrusted_accounts_server",
+            ErrorCode::DeviceFlowExpired => "device_flow_expired",
+            ErrorCode::TokenThrottled => "token_throttled",
+            ErrorCode::RefreshBudgetExhausted => "refresh_budget_exhausted",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::ScopeMismatch => "scope_mismatch",
+            ErrorCode::ApiError => "api_error",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::Transport => "transport",
+            ErrorCode::InvalidResponse => "invalid_response",
+            ErrorCode::Config => "config",
+            ErrorCode::Store => "store",
+        }
+    }
+
+    /// The error family bindings use to pick an exception class (DESIGN "Which class").
+    pub fn family(self) -> ErrorFamily {
+        use ErrorCode::*;
+        match self {
+            InvalidCode
+            | InvalidClient
+            | InvalidClientSecret
+            | InvalidRedirectUri
+            | AccessDenied
+            | StateMismatch
+            | UntrustedAccountsServer
+            | DeviceFlowExpired => ErrorFamily::Auth,
+            TokenThrottled | RefreshBudgetExhausted | RateLimited => ErrorFamily::RateLimit,
+            Unauthorized | ScopeMismatch | ApiError => ErrorFamily::Api,
+            Timeout | Transport | InvalidResponse => ErrorFamily::Transport,
+            Config => ErrorFamily::Config,
+            Store => ErrorFamily::Store,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Exception family of an [`ErrorCode`]: `AuthError`, `RateLimitError`, `ApiError`,
+/// `TransportError`, `ConfigError`, `StoreError` in the bindings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorFamily {
+    /// Authorization and token-exchange failures.
+    Auth,
+    /// Throttles and budgets.
+    RateLimit,
+    /// Product API errors.
+    Api,
+    /// Network, timeout and unparseable answers.
+    Transport,
+    /// Bad configuration or input.
+    Config,
+    /// Token store failures.
+    Store,
+}
+
+/// The crate's error: a stable [`ErrorCode`] plus everything a person needs to act on it.
+///
+/// It never contains a secret: messages are written by this crate, Zoho's own message and
+/// code are copied from error bodies only, and raw bodies that carry token fields are dropped.
+#[derive(Clone, PartialEq)]
+pub struct Error(Box<Inner>);
+
+#[derive(Clone, PartialEq)]
+struct Inner {
+    code: ErrorCode,
+    message: String,
+    status: Option<u16>,
+    zoho_code: Option<String>,
+    zoho_message: Option<String>,
+    retry_after: Option<Duration>,
+    hint: Option<String>,
+    body: Option<String>,
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = &self.0;
+        f.debug_struct("Error")
+            .field("code", &e.code)
+            .field("message", &e.message)
+            .field("status", &e.status)
+            .field("zoho_code", &e.zoho_code)
+            .field("zoho_message", &e.zoho_message)
+            .field("retry_after", &e.retry_after)
+            .field("hint", &e.hint)
+            .field("body", &e.body)
+            .finish()
+    }
+}
+
+/// Crate-wide result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Largest raw body kept in an error, so errors stay cheap to clone and print.
+const MAX_BODY: usize = 4096;
+
+impl Error {
+    /// A new error with a code and a message; add details with the `with_*` methods.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error(Box::new(Inner {
+            code,
+            message: message.into(),
+            status: None,
+            zoho_code: None,
+            zoho_message: None,
+            retry_after: None,
+            hint: None,
+            body: None,
+        }))
+    }
+
+    /// A configuration error with a hint (bad input caught before any I/O).
+    pub fn config(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::new(ErrorCode::Config, message).with_hint(hint)
+    }
+
+    /// Attach the HTTP status of the answer.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.0.status = Some(status);
+        self
+    }
+
+    /// Attach Zoho's own error code (`INVALID_TOKEN`, `invalid_code`, `57` ...).
+    pub fn with_zoho_code(mut self, code: impl Into<String>) -> Self {
+        self.0.zoho_code = Some(code.into());
+        self
+    }
+
+    /// Attach Zoho's own error message.
+    pub fn with_zoho_message(mut self, message: impl Into<String>) -> Self {
+        self.0.zoho_message = Some(message.into());
+        self
+    }
+
+    /// Attach how long to wait before trying again.
+    pub fn with_retry_after(mut self, retry_after: Duration) -> Self {
+        self.0.retry_after = Some(retry_after);
+        self
+    }
+
+    /// Attach a hint a person can act on.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.0.hint = Some(hint.into());
+        self
+    }
+
+    /// Attach the raw body of the answer. Bodies that carry token fields are replaced by a
+    /// placeholder so that no secret can leak through an error.
+    pub fn with_body(mut self, body: &str) -> Self {
+        self.0.body = Some(sanitize_body(body));
+        self
+    }
+
+    /// The stable error code.
+    pub fn code(&self) -> ErrorCode {
+        self.0.code
+    }
+
+    /// The human message written by this crate.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    /// HTTP status of the answer, when there was one.
+    pub fn status(&self) -> Option<u16> {
+        self.0.status
+    }
+
+    /// Zoho's own error code, when the answer had one.
+    pub fn zoho_code(&self) -> Option<&str> {
+        self.0.zoho_code.as_deref()
+    }
+
+    /// Zoho's own error message, when the answer had one.
+    pub fn zoho_message(&self) -> Option<&str> {
+        self.0.zoho_message.as_deref()
+    }
+
+    /// How long to wait before retrying, when known.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.0.retry_after
+    }
+
+    /// A hint a person can act on.
+    pub fn hint(&self) -> Option<&str> {
+        self.0.hint.as_deref()
+    }
+
+    /// The raw answer body (truncated to 4 KiB, token-bearing bodies redacted).
+    pub fn body(&self) -> Option<&str> {
+        self.0.body.as_deref()
+    }
+
+    /// True for errors where waiting and trying again can succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.0.code,
+            ErrorCode::TokenThrottled
+                | ErrorCode::RefreshBudgetExhausted
+                | ErrorCode::RateLimited
+                | ErrorCode::Timeout
+                | ErrorCode::Transport
+        )
+    }
+
+    pub(crate) fn store(message: impl Into<String>) -> Self {
+        Error::new(ErrorCode::Store, message).with_hint("check that the token store is reachable and writable")
+    }
+
+    /// Map a reqwest failure to `timeout` or `transport`, without the URL (it may carry
+    /// a query string the caller did not mean to publish) and without any header.
+    pub(crate) fn from_reqwest(err: &reqwest::Error, what: &str) -> Self {
+        if err.is_timeout() {
+            return Error::new(ErrorCode::Timeout, format!("{what} timed out"))
+                .with_hint("raise the timeout or check the network path to Zoho");
+        }
+        let kind = if err.is_connect() {
+            "could not connect"
+        } else if err.is_body() || err.is_decode() {
+            "failed while reading the answer"
+        } else if err.is_request() {
+            "failed while sending the request"
+        } else {
+            "failed"
+        };
+        let mut detail = String::new();
+        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(err);
+        while let Some(s) = source {
+            detail = s.to_string();
+            source = s.source();
+        }
+        let msg = if detail.is_empty() { format!("{what} {kind}") } else { format!("{what} {kind}: {detail}") };
+        Error::new(ErrorCode::Transport, msg)
+            .with_hint("check connectivity, DNS and TLS to the Zoho host; the call may be retried")
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.0.message, self.0.code)?;
+        if let Some(status) = self.0.status {
+            write!(f, " [HTTP {status}]")?;
+        }
+        if let Some(zc) = &self.0.zoho_code {
+            write!(f, " [zoho: {zc}")?;
+            if let Some(zm) = &self.0.zoho_message {
+                write!(f, ": {zm}")?;
+            }
+            write!(f, "]")?;
+        }
+        if let Some(ra) = self.0.retry_after {
+            write!(f, " [retry after {} s]", ra.as_secs_f64().ceil() as u64)?;
+        }
+        if let Some(hint) = &self.0.hint {
+            write!(f, "; hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Drop bodies that carry token fields; truncate the rest on a char boundary.
+pub(crate) fn sanitize_body(body: &str) -> String {
+    let lower = body.to_ascii_lowercase();
+    if ["access_token", "refresh_token", "device_code", "id_token", "client_secret"].iter().any(|k| lower.contains(k)) {
+        return "[redacted: the body carried token fields]".to_string();
+    }
+    if body.len() <= MAX_BODY {
+        return body.to_string();
+    }
+    let mut end = MAX_BODY;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…[truncated]", &body[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_carries_code_status_hint() {
+        let e = Error::new(ErrorCode::InvalidCode, "grant code rejected")
+            .with_status(200)
+            .with_zoho_code("invalid_code")
+            .with_hint("generate a new code");
+        let s = e.to_string();
+        assert!(s.contains("invalid_code"));
+        assert!(s.contains("HTTP 200"));
+        assert!(s.contains("hint: generate a new code"));
+    }
+
+    #[test]
+    fn token_bodies_are_redacted() {
+        let e = Error::new(ErrorCode::InvalidResponse, "x")
+            .with_body(r#"{"access_token":"1000.secretvalue","expires_in":"#);
+        assert!(!format!("{e:?}").contains("secretvalue"));
+        assert!(!e.body().unwrap_or_default().contains("secretvalue"));
+    }
+
+    #[test]
+    fn long_bodies_truncate_on_char_boundary() {
+        let body = "é".repeat(5000);
+        let e = Error::new(ErrorCode::ApiError, "x").with_body(&body);
+        assert!(e.body().unwrap_or_default().ends_with("[truncated]"));
+    }
+
+    #[test]
+    fn families() {
+        assert_eq!(ErrorCode::StateMismatch.family(), ErrorFamily::Auth);
+        assert_eq!(ErrorCode::RefreshBudgetExhausted.family(), ErrorFamily::RateLimit);
+        assert_eq!(ErrorCode::ScopeMismatch.family(), ErrorFamily::Api);
+        assert_eq!(ErrorCode::Config.as_str(), "config");
+    }
+}

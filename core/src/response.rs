@@ -1,0 +1,268 @@
+//! Responses of product API calls, Zoho's error envelopes, and rate-limit headers.
+//!
+//! A call returns its [`Response`] for every status once retries are done (as requests, httpx
+//! and fetch do); [`Response::error_for_status`] turns a non-2xx into the typed error with
+//! Zoho's own code parsed from whichever envelope the product uses.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::retry::parse_retry_after;
+
+/// CRM/Desk/Mail codes meaning the access token is dead: refresh once and retry once.
+pub const DEAD_TOKEN_CODES: [&str; 4] =
+    ["INVALID_TOKEN", "INVALID_OAUTH", "INVALID_OAUTHTOKEN", "AUTHENTICATION_FAILURE"];
+
+/// Codes meaning the token lacks a scope: a refresh will not help.
+pub const SCOPE_CODES: [&str; 2] = ["OAUTH_SCOPE_MISMATCH", "SCOPE_MISMATCH"];
+
+/// Rate-limit information from response headers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RateLimits {
+    /// `X-API-CREDITS-REMAINING` (CRM sends it once half the daily credits are used).
+    pub credits_remaining: Option<u64>,
+    /// `Retry-After` of the last 429/503, if any.
+    pub retry_after: Option<Duration>,
+    /// Status of the response these were read from.
+    pub status: Option<u16>,
+}
+
+/// An HTTP response of a product API, fully read.
+#[derive(Clone, Debug)]
+pub struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    url: String,
+    now_ms: i64,
+}
+
+impl Response {
+    pub(crate) fn new(status: u16, headers: Vec<(String, String)>, body: Vec<u8>, url: String, now_ms: i64) -> Self {
+        Response { status, headers, body, url, now_ms }
+    }
+
+    /// HTTP status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// True for 2xx.
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The URL that answered (without credentials; the query string is kept).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// All headers, names lower-cased, in arrival order.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The first value of a header (case-insensitive name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The body bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON into `T`. A 204 or empty body is an `invalid_response` error.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            Error::new(ErrorCode::InvalidResponse, format!("the response body is not the expected JSON: {e}"))
+                .with_status(self.status)
+                .with_body(&self.text())
+                .with_hint("check the status first (204 means no content) and the product's response format")
+        })
+    }
+
+    /// `Retry-After`, parsed (seconds or HTTP date).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.header("retry-after").and_then(|v| parse_retry_after(v, self.now_ms))
+    }
+
+    /// Rate-limit headers of this response.
+    pub fn rate_limits(&self) -> RateLimits {
+        RateLimits {
+            credits_remaining: self.header("x-api-credits-remaining").and_then(|v| v.trim().parse().ok()),
+            retry_after: self.retry_after(),
+            status: Some(self.status),
+        }
+    }
+
+    /// The response itself for 2xx (and 1xx/3xx); the typed error for 4xx/5xx, with Zoho's
+    /// code parsed from the CRM, Desk, Books or Mail envelope and the raw body kept.
+    pub fn error_for_status(self) -> Result<Response> {
+        if self.status < 400 {
+            return Ok(self);
+        }
+        Err(parse_api_error(self.status, &self.text(), self.retry_after()))
+    }
+
+    /// Zoho's error code in the body, whichever envelope (for the 401 refresh decision).
+    pub(crate) fn zoho_code(&self) -> Option<String> {
+        envelope(&self.text()).0
+    }
+}
+
+/// Read Zoho's error code and message from a body, whichever product's envelope it is:
+/// CRM `{code, details, message, status}`, Desk `{errorCode, message}`, Books
+/// `{code: <int>, message}`, Mail `{data: {errorCode, moreInfo}, status: {code, description}}`.
+pub fn envelope(body: &str) -> (Option<String>, Option<String>) {
+    let Ok(v) = serde_json::from_str::<Value>(body.trim()) else {
+        return (None, None);
+    };
+    let s = |v: Option<&Value>| -> Option<String> {
+        match v? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    };
+    let obj = match v.as_object() {
+        Some(o) => o,
+        None => return (None, None),
+    };
+    if let Some(code) = s(obj.get("errorCode")) {
+        return (Some(code), s(obj.get("message")));
+    }
+    if let Some(data) = obj.get("data").and_then(Value::as_object)
+        && let Some(code) = s(data.get("errorCode"))
+    {
+        let msg = s(data.get("moreInfo"))
+            .or_else(|| obj.get("status").and_then(Value::as_object).and_then(|st| s(st.get("description"))));
+        return (Some(code), msg);
+    }
+    // CRM batch answers: {"data":[{code,message,status:"error"}]} -> first error entry.
+    if let Some(items) = obj.get("data").and_then(Value::as_array)
+        && let Some(first) =
+            items.iter().filter_map(Value::as_object).find(|o| o.get("status").and_then(Value::as_str) == Some("error"))
+    {
+        return (s(first.get("code")), s(first.get("message")));
+    }
+    (s(obj.get("code")), s(obj.get("message")))
+}
+
+/// Build the typed error for a non-2xx API answer.
+pub fn parse_api_error(status: u16, body: &str, retry_after: Option<Duration>) -> Error {
+    let (zoho_code, zoho_message) = envelope(body);
+    let code_str = zoho_code.as_deref().unwrap_or_default();
+    let (code, message, hint) = if SCOPE_CODES.contains(&code_str) {
+        (
+            ErrorCode::ScopeMismatch,
+            "the access token lacks the scope this API needs",
+            "authorize again with the missing scope (a refresh will not add scopes)",
+        )
+    } else if status == 429 || code_str == "TOO_MANY_REQUESTS" || code_str == "LIMIT_EXCEEDED" {
+        (
+            ErrorCode::RateLimited,
+            "Zoho is rate limiting this API",
+            "wait retry_after (when given), lower concurrency (max_concurrency) or check the org's API credits",
+        )
+    } else if DEAD_TOKEN_CODES.contains(&code_str) {
+        (
+            ErrorCode::Unauthorized,
+            "Zoho rejected the access token",
+            "the token was revoked or evicted; if this persists after the automatic refresh, authorize again",
+        )
+    } else if code_str == "OAUTH_ORG_MISMATCH" {
+        (
+            ErrorCode::Unauthorized,
+            "the token is not valid for this organization",
+            "send the orgId header of an organization the user granted",
+        )
+    } else if status == 401 && code_str == "57" {
+        (
+            ErrorCode::Unauthorized,
+            "Zoho Books refused the call: dead token or missing scope",
+            "check the token's scopes (ZohoBooks.*) and that the refresh token is still valid",
+        )
+    } else if status == 401 {
+        (ErrorCode::Unauthorized, "the API answered 401", "check the Authorization header and the token's DC")
+    } else {
+        (
+            ErrorCode::ApiError,
+            "the API answered an error",
+            "see zoho_code, zoho_message and body for the product's reason",
+        )
+    };
+    let mut err = Error::new(code, message).with_status(status).with_hint(hint).with_body(body);
+    if let Some(c) = zoho_code {
+        err = err.with_zoho_code(c);
+    }
+    if let Some(m) = zoho_message {
+        err = err.with_zoho_message(m);
+    }
+    if let Some(r) = retry_after {
+        err = err.with_retry_after(r);
+    }
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes() {
+        assert_eq!(
+            envelope(r#"{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}"#),
+            (Some("INVALID_TOKEN".into()), Some("invalid oauth token".into()))
+        );
+        assert_eq!(
+            envelope(r#"{"errorCode":"INVALID_OAUTH","message":"The OAuth Token you provided is invalid."}"#).0,
+            Some("INVALID_OAUTH".into())
+        );
+        assert_eq!(
+            envelope(r#"{"code":57,"message":"You are not authorized to perform this operation"}"#).0,
+            Some("57".into())
+        );
+        assert_eq!(
+            envelope(
+                r#"{"data":{"errorCode":"INVALID_OAUTHTOKEN"},"status":{"code":401,"description":"Invalid Access"}}"#
+            ),
+            (Some("INVALID_OAUTHTOKEN".into()), Some("Invalid Access".into()))
+        );
+        assert_eq!(envelope("<html>"), (None, None));
+    }
+
+    #[test]
+    fn typed_errors() {
+        let e = parse_api_error(
+            401,
+            r#"{"code":"OAUTH_SCOPE_MISMATCH","details":{},"message":"invalid oauth scope to access this URL","status":"error"}"#,
+            None,
+        );
+        assert_eq!(e.code(), ErrorCode::ScopeMismatch);
+        assert_eq!(e.zoho_code(), Some("OAUTH_SCOPE_MISMATCH"));
+        let e = parse_api_error(
+            401,
+            r#"{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}"#,
+            None,
+        );
+        assert_eq!(e.code(), ErrorCode::Unauthorized);
+        let e = parse_api_error(429, r#"{"code":"TOO_MANY_REQUESTS"}"#, Some(Duration::from_secs(3)));
+        assert_eq!(e.code(), ErrorCode::RateLimited);
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
+        let e = parse_api_error(404, r#"{"code":1002,"message":"Invoice does not exist."}"#, None);
+        assert_eq!(e.code(), ErrorCode::ApiError);
+        assert_eq!(e.zoho_code(), Some("1002"));
+        assert_eq!(e.body(), Some(r#"{"code":1002,"message":"Invoice does not exist."}"#));
+        let e = parse_api_error(500, "garbage", None);
+        assert_eq!(e.code(), ErrorCode::ApiError);
+    }
+}

@@ -1,0 +1,70 @@
+//! tracing events: refresh and retry are observable, and no event carries a secret.
+
+mod common;
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+
+use common::{Env, SCOPES};
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Metadata, Subscriber};
+use zoho_oauth::Client;
+
+/// A minimal subscriber that keeps every event as one line of `name=value` pairs.
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<String>>>);
+
+struct Line<'a>(&'a mut String);
+
+impl Visit for Line<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let _ = write!(self.0, "{}={:?} ", field.name(), value);
+    }
+}
+
+impl Subscriber for Recorder {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, event: &Event<'_>) {
+        let mut line = format!("{} ", event.metadata().target());
+        event.record(&mut Line(&mut line));
+        self.0.lock().expect("lock").push(line);
+    }
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+#[tokio::test]
+async fn refresh_and_retry_events_are_emitted_without_secrets() {
+    let recorder = Recorder::default();
+    let _guard = tracing::subscriber::set_default(recorder.clone());
+    let env = Env::start().await;
+    let rt = env.refresh_token(SCOPES);
+    let client = Client::builder(env.app(), rt.clone()).build().expect("client");
+    let token = client.access_token().await.expect("token");
+    let mut f = zoho_mock::Fault::new("/crm/v8/Leads", 1);
+    f.status = Some(429);
+    f.retry_after = Some("1".into());
+    env.mock.inject_fault(f).expect("fault");
+    client.get("/crm/v8/Leads").send().await.expect("send");
+
+    let lines = recorder.0.lock().expect("lock").clone();
+    let ours: Vec<&String> = lines.iter().filter(|l| l.starts_with("zoho_oauth ")).collect();
+    let has = |needle: &str| ours.iter().any(|l| l.contains(needle));
+    assert!(has("refresh started"), "{ours:#?}");
+    assert!(has("refresh succeeded"), "{ours:#?}");
+    assert!(has("budget_left=9"), "{ours:#?}");
+    assert!(has("retrying") && has("status=429"), "{ours:#?}");
+    for line in &lines {
+        for secret in [rt.as_str(), token.secret(), zoho_mock::DEFAULT_CLIENT_SECRET] {
+            assert!(!line.contains(secret), "secret in a log line: {line}");
+        }
+    }
+}
