@@ -1,0 +1,50 @@
+//! The native module `zoho_oauth._native`: conversions between Python and the Rust crates, and
+//! nothing else. All OAuth and HTTP logic lives in `zoho-oauth` (core/); the pure-Python package
+//! in `python/zoho_oauth/` gives it an idiomatic face (exceptions, headers, adapters).
+
+use pyo3::prelude::*;
+
+mod aio;
+mod app;
+mod client;
+mod convert;
+mod errors;
+mod logging;
+mod mock;
+mod response;
+mod runtime;
+
+/// True when an answer is a 401 whose Zoho code means the access token is dead
+/// (`INVALID_TOKEN`, `INVALID_OAUTH`, `INVALID_OAUTHTOKEN`, `AUTHENTICATION_FAILURE`): the one
+/// case where the HTTP adapters refresh and resend. Scope errors never qualify.
+#[pyfunction]
+fn is_dead_token_response(status: u16, body: &[u8]) -> bool {
+    if status != 401 {
+        return false;
+    }
+    let (code, _) = zoho_oauth::response::envelope(&String::from_utf8_lossy(body));
+    code.is_some_and(|c| zoho_oauth::response::DEAD_TOKEN_CODES.contains(&c.as_str()))
+}
+
+/// Native part of the `zoho_oauth` package. Import `zoho_oauth`, not this module.
+#[pymodule(gil_used = false)]
+mod _native {
+    use super::*;
+
+    #[pymodule_export]
+    use super::app::{AuthorizationUrl, DeviceAuthorization, OAuthApp, TokenSet};
+    #[pymodule_export]
+    use super::client::{AsyncClient, Client, Paginator};
+    #[pymodule_export]
+    use super::is_dead_token_response;
+    #[pymodule_export]
+    use super::mock::MockServer;
+    #[pymodule_export]
+    use super::response::Response;
+
+    #[pymodule_init]
+    fn init(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+        logging::install();
+        Ok(())
+    }
+}

@@ -1,0 +1,86 @@
+//! Running core futures from Python: sync calls block on the core's runtime with the GIL
+//! released; async calls return asyncio futures completed from that runtime.
+//!
+//! There is exactly one tokio runtime, `zoho_oauth::runtime()` (PID-aware, so a forked child
+//! gets a fresh one); nothing here starts another.
+
+use std::future::Future;
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::Duration;
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+
+/// How often a blocked sync call looks for a pending signal (Ctrl-C) on the main thread.
+const SIGNAL_POLL: Duration = Duration::from_millis(200);
+
+/// Run `fut` to completion on the core runtime from synchronous Python code.
+///
+/// The future runs as a runtime task (so it and the connection tasks it talks to stay on the
+/// runtime's threads, with no hand-off through this one) while this thread waits on a channel
+/// with the GIL released, so other Python threads (and an in-process HTTP server) keep
+/// running. Every [`SIGNAL_POLL`] it looks for a pending signal: a handler that raises (Ctrl-C's
+/// `KeyboardInterrupt`) aborts the task, which drops its I/O, and the exception propagates.
+pub(crate) fn block_on<F>(py: Python<'_>, fut: F) -> PyResult<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    py.detach(|| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let task = zoho_oauth::runtime().spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+        loop {
+            match rx.recv_timeout(SIGNAL_POLL) {
+                Ok(out) => return Ok(out),
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Err(e) = Python::attach(|py| py.check_signals()) {
+                        task.abort();
+                        return Err(e);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    // The task ended without an answer: it panicked (a bug) or the runtime is
+                    // shutting down.
+                    return Err(PyRuntimeError::new_err(
+                        "zoho_oauth: the call ended without a result (internal error)",
+                    ));
+                }
+            }
+        }
+    })
+}
+
+/// An asyncio future on the running loop, completed from the core runtime with `fut`'s
+/// outcome (see [`crate::aio`]). The loop is looked up at call time, so nothing binds to one
+/// loop; cancelling the asyncio future aborts the Rust task, which aborts its I/O.
+pub(crate) fn into_py_future<'py, F, T>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = Result<T, zoho_oauth::Error>> + Send + 'static,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    crate::aio::spawn(py, running_loop(py)?, fut)
+}
+
+static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// `asyncio.get_running_loop()`: a `RuntimeError` outside a coroutine.
+pub(crate) fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    let get_loop = GET_RUNNING_LOOP.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("asyncio")?.getattr("get_running_loop")?.unbind())
+    })?;
+    get_loop.bind(py).call0()
+}
+
+/// An asyncio future on the running loop that is already done with `value`: the cache-hit
+/// answer of async methods, without a round trip through the runtime.
+pub(crate) fn ready_future<'py, T>(py: Python<'py>, value: T) -> PyResult<Bound<'py, PyAny>>
+where
+    T: IntoPyObject<'py>,
+{
+    let fut = running_loop(py)?.call_method0(pyo3::intern!(py, "create_future"))?;
+    fut.call_method1(pyo3::intern!(py, "set_result"), (value,))?;
+    Ok(fut)
+}
