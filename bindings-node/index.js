@@ -1,0 +1,801 @@
+// @ts-check
+'use strict'
+/**
+ * zoho-oauth: Zoho OAuth 2.0 for Node on one audited Rust core.
+ *
+ * This file converts options in and results and errors out; the OAuth logic (cache,
+ * single-flight refresh, refresh budget, 401 handling, retries, host checks) lives in the Rust
+ * core and runs on its own threads, so no call blocks the event loop. Types and docs:
+ * index.d.ts.
+ */
+const util = require('node:util')
+/** @type {typeof import('./native.js')} (checked against the generated types by `npm run typecheck`) */
+const native = require('./binding.js')
+
+const ERROR_TAG = '\u0001zoho-oauth-error:'
+const inspect = util.inspect.custom
+const REDACTED = '[redacted]'
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/** The one error type: a stable `code` shared by Rust, Python and Node, plus Zoho's details. */
+class ZohoError extends Error {
+  constructor(message, details = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause })
+    this.name = new.target.name
+    this.code = details.code ?? 'config'
+    this.status = details.status ?? null
+    this.zohoCode = details.zohoCode ?? null
+    this.zohoMessage = details.zohoMessage ?? null
+    this.retryAfter = details.retryAfter ?? null
+    this.hint = details.hint ?? null
+    this.body = details.body ?? null
+  }
+}
+/** Authorization and token exchange failures. */
+class AuthError extends ZohoError {}
+/** Throttles and budgets (`retryAfter` says how long to wait). */
+class RateLimitError extends ZohoError {}
+/** Product API errors (from `Response.throwForStatus()`). */
+class ApiError extends ZohoError {}
+/** Network failures, timeouts, unparseable answers. */
+class TransportError extends ZohoError {}
+/** Bad configuration or input, caught before any network I/O. */
+class ConfigError extends ZohoError {}
+/** Token store failures. */
+class StoreError extends ZohoError {}
+
+const FAMILIES = {
+  invalid_code: AuthError,
+  invalid_client: AuthError,
+  invalid_client_secret: AuthError,
+  invalid_redirect_uri: AuthError,
+  access_denied: AuthError,
+  state_mismatch: AuthError,
+  untrusted_accounts_server: AuthError,
+  device_flow_expired: AuthError,
+  token_throttled: RateLimitError,
+  refresh_budget_exhausted: RateLimitError,
+  rate_limited: RateLimitError,
+  unauthorized: ApiError,
+  scope_mismatch: ApiError,
+  api_error: ApiError,
+  timeout: TransportError,
+  transport: TransportError,
+  invalid_response: TransportError,
+  config: ConfigError,
+  store: StoreError,
+}
+
+function configError(message, hint) {
+  return new ConfigError(`${message} (config); hint: ${hint}`, { code: 'config', hint })
+}
+
+function abortError(signal) {
+  if (signal && signal.reason !== undefined) return signal.reason
+  return new DOMException('This operation was aborted', 'AbortError')
+}
+
+// napi's own argument errors (a value of the wrong type reached the addon).
+const NAPI_INPUT_CODES = new Set([
+  'InvalidArg', 'ObjectExpected', 'StringExpected', 'NameExpected', 'FunctionExpected',
+  'NumberExpected', 'BooleanExpected', 'ArrayExpected', 'BigintExpected',
+])
+
+/** Turn whatever the addon threw into a ZohoError (or the AbortSignal's reason). */
+function convertError(e, signal) {
+  if (signal && signal.aborted) return abortError(signal)
+  if (e && typeof e.message === 'string' && e.message.startsWith(ERROR_TAG)) {
+    let p
+    try {
+      p = JSON.parse(e.message.slice(ERROR_TAG.length))
+    } catch {
+      return new ZohoError('zoho-oauth: undecodable error from the native addon', { code: 'internal' })
+    }
+    if (p.code === 'aborted') return abortError(signal)
+    const Cls = FAMILIES[p.code] ?? ZohoError
+    return new Cls(p.message, p)
+  }
+  if (e && NAPI_INPUT_CODES.has(e.code)) {
+    return new ConfigError(`invalid argument: ${e.message} (config)`, {
+      code: 'config',
+      hint: 'check the types of the options (see index.d.ts)',
+    })
+  }
+  return e
+}
+
+function callSync(fn) {
+  try {
+    return fn()
+  } catch (e) {
+    throw convertError(e)
+  }
+}
+
+/** Call `start(cancelToken)` (which returns a native Promise) with AbortSignal support. */
+function withSignal(signal, start) {
+  if (signal == null) {
+    let p
+    try {
+      p = start(null)
+    } catch (e) {
+      return Promise.reject(convertError(e))
+    }
+    return p.catch((e) => {
+      throw convertError(e)
+    })
+  }
+  if (typeof AbortSignal === 'undefined' || !(signal instanceof AbortSignal)) {
+    return Promise.reject(configError('signal must be an AbortSignal', 'pass AbortController#signal or AbortSignal.timeout(ms)'))
+  }
+  if (signal.aborted) return Promise.reject(abortError(signal))
+  const token = new native.CancelToken()
+  const onAbort = () => token.cancel()
+  signal.addEventListener('abort', onAbort, { once: true })
+  let p
+  try {
+    p = start(token)
+  } catch (e) {
+    signal.removeEventListener('abort', onAbort)
+    return Promise.reject(convertError(e, signal))
+  }
+  return p.then(
+    (v) => {
+      signal.removeEventListener('abort', onAbort)
+      return v
+    },
+    (e) => {
+      signal.removeEventListener('abort', onAbort)
+      throw convertError(e, signal)
+    },
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Option checking: every message names the option, never its value (it may be a secret).
+
+function kind(v) {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v
+}
+
+function checkKeys(what, obj, allowed) {
+  if (obj === undefined || obj === null) return {}
+  if (typeof obj !== 'object' || Array.isArray(obj)) {
+    throw configError(`${what} must be an object, got ${kind(obj)}`, `pass ${what} as an object literal`)
+  }
+  for (const k of Object.keys(obj)) {
+    if (!allowed.has(k)) {
+      const camel = k.replace(/_([a-z])/g, (_, c) => c.toUpperCase())
+      const hint = camel !== k && allowed.has(camel) ? `did you mean ${camel}?` : `known options: ${[...allowed].join(', ')}`
+      throw configError(`unknown option ${JSON.stringify(k)} in ${what}`, hint)
+    }
+  }
+  return obj
+}
+
+function str(name, v, { required = false } = {}) {
+  if (v === undefined || v === null) {
+    if (required) throw configError(`${name} is required`, `pass ${name} as a string`)
+    return undefined
+  }
+  if (typeof v !== 'string') throw configError(`${name} must be a string, got ${kind(v)}`, `pass ${name} as a string`)
+  return v
+}
+
+function num(name, v) {
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw configError(`${name} must be a finite number >= 0`, `pass ${name} in seconds, for example 30`)
+  }
+  return v
+}
+
+function int(name, v) {
+  if (v === undefined || v === null) return undefined
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+    throw configError(`${name} must be a whole number >= 0`, `pass ${name} as an integer`)
+  }
+  return v
+}
+
+function bool(name, v) {
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'boolean') throw configError(`${name} must be a boolean`, `pass true or false`)
+  return v
+}
+
+function strList(name, v) {
+  if (v === undefined || v === null) return undefined
+  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) {
+    throw configError(`${name} must be an array of strings`, `for example ['ZohoCRM.modules.ALL']`)
+  }
+  return v
+}
+
+function strMap(name, v) {
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((s) => typeof s !== 'string')) {
+    throw configError(`${name} must be an object of strings`, `for example { eu: '...' }`)
+  }
+  return { ...v }
+}
+
+function scalar(name, v) {
+  if (typeof v === 'string') return v
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
+  throw configError(`${name} values must be strings, numbers or booleans`, `convert nested values yourself`)
+}
+
+/** Pairs from an object, Map, URLSearchParams, Headers or array of pairs, flattened. */
+function flatPairs(name, v) {
+  const out = []
+  const push = (k, val) => {
+    if (val === undefined || val === null) return
+    if (Array.isArray(val)) {
+      for (const x of val) push(k, x)
+      return
+    }
+    out.push(String(k), scalar(name, val))
+  }
+  if (v instanceof URLSearchParams || v instanceof Map || (typeof Headers !== 'undefined' && v instanceof Headers)) {
+    v.forEach((val, k) => push(k, val))
+  } else if (Array.isArray(v)) {
+    for (const pair of v) {
+      if (!Array.isArray(pair) || pair.length !== 2) throw configError(`${name} pairs must be [key, value]`, `or pass an object`)
+      push(pair[0], pair[1])
+    }
+  } else if (typeof v === 'object' && v !== null) {
+    for (const [k, val] of Object.entries(v)) push(k, val)
+  } else {
+    throw configError(`${name} must be an object`, `for example { per_page: 200 }`)
+  }
+  return out
+}
+
+function pairsToHeaders(flat) {
+  const h = new Headers()
+  for (let i = 0; i + 1 < flat.length; i += 2) h.append(flat[i], flat[i + 1])
+  return h
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logger and clock
+
+let warnedLogger = false
+
+function nativeLogger(logger) {
+  if (logger === undefined || logger === null) return null
+  let sink
+  if (typeof logger === 'function') {
+    sink = logger
+  } else if (typeof logger === 'object') {
+    sink = (rec) => {
+      const fn = logger[rec.level] ?? (rec.level === 'trace' ? logger.debug : undefined) ?? logger.log
+      if (typeof fn === 'function') fn.call(logger, rec.message, rec.fields)
+    }
+  } else {
+    throw configError('logger must be a function or an object with info/warn/debug/error methods', 'pass console, pino, or (record) => {}')
+  }
+  return new native.NativeLogger((json) => {
+    try {
+      const rec = JSON.parse(json)
+      rec.time = new Date()
+      sink(rec)
+    } catch (e) {
+      if (!warnedLogger) {
+        warnedLogger = true
+        process.emitWarning(`zoho-oauth: the logger threw and its events are being dropped: ${e && e.message}`)
+      }
+    }
+  })
+}
+
+function nativeClock(clock) {
+  if (clock === undefined || clock === null) return null
+  if (!(clock instanceof native.MockClock)) {
+    throw configError('clock must be MockZoho#clock from zoho-oauth/testing', 'omit clock outside tests')
+  }
+  return clock
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+let tokenNative
+
+/** Tokens from an exchange or a refresh. Secrets are readable, never printed or serialized. */
+class TokenSet {
+  #n
+  constructor(n) {
+    if (!(n instanceof native.NativeTokenSet)) {
+      throw configError('TokenSet is created by OAuthApp and Client', 'use app.exchangeCode() or client.tokenSet()')
+    }
+    this.#n = n
+  }
+  static {
+    tokenNative = (t) => (t instanceof TokenSet ? t.#n : null)
+  }
+  /** The access token (about one hour). */
+  get accessToken() { return this.#n.accessToken }
+  /** The refresh token (offline exchanges only). */
+  get refreshToken() { return this.#n.refreshToken }
+  /** Base URL of the `www.zohoapis.*` products in the user's DC. */
+  get apiDomain() { return this.#n.apiDomain }
+  /** The accounts server that issued the tokens. */
+  get accountsServer() { return this.#n.accountsServer }
+  /** Token type as sent (`Bearer`). */
+  get tokenType() { return this.#n.tokenType }
+  /** Absolute expiry. */
+  get expiresAt() { return new Date(this.#n.expiresAtMs) }
+  /** Absolute expiry, Unix milliseconds. */
+  get expiresAtMs() { return this.#n.expiresAtMs }
+  /** Granted scopes. */
+  get scopes() { return this.#n.scopes }
+  /** OpenID id_token, when the `email` scope was granted. */
+  get idToken() { return this.#n.idToken }
+  toJSON() {
+    return {
+      accessToken: REDACTED,
+      refreshToken: this.#n.refreshToken == null ? null : REDACTED,
+      apiDomain: this.apiDomain,
+      accountsServer: this.accountsServer,
+      tokenType: this.tokenType,
+      expiresAt: this.expiresAt.toISOString(),
+      scopes: this.scopes,
+      idToken: this.#n.idToken == null ? null : REDACTED,
+    }
+  }
+  toString() {
+    return `TokenSet(${this.accountsServer}, expires ${this.expiresAt.toISOString()})`
+  }
+  [inspect](depth, options, insp) {
+    return `TokenSet ${(insp ?? util.inspect)(this.toJSON(), options)}`
+  }
+}
+
+/** A fully read response of a product API. */
+class Response {
+  #n
+  #headers
+  #text
+  constructor(n) {
+    this.#n = n
+    /** HTTP status code. */
+    this.status = n.status
+  }
+  /** True for 2xx. */
+  get ok() { return this.status >= 200 && this.status < 300 }
+  /** The URL that answered (credentials never appear in it). */
+  get url() { return this.#n.url }
+  /** Response headers (case-insensitive `get`). */
+  get headers() {
+    if (this.#headers === undefined) this.#headers = pairsToHeaders(this.#n.headers())
+    return this.#headers
+  }
+  /** The body as text. */
+  text() {
+    if (this.#text === undefined) this.#text = this.#n.text()
+    return this.#text
+  }
+  /** The body parsed as JSON; a 204 or non-JSON body throws `invalid_response`. */
+  json() {
+    const t = this.text()
+    try {
+      return JSON.parse(t)
+    } catch (e) {
+      throw new TransportError(`the response body is not JSON: ${e.message} (invalid_response) [HTTP ${this.status}]`, {
+        code: 'invalid_response',
+        status: this.status,
+        hint: 'check the status first (204 means no content) and the product\'s response format',
+        cause: e,
+      })
+    }
+  }
+  /** The body bytes. */
+  buffer() { return this.#n.body() }
+  /** Throw the typed error for 4xx/5xx (Zoho's code parsed); returns this response otherwise. */
+  throwForStatus() {
+    callSync(() => this.#n.checkStatus())
+    return this
+  }
+  toJSON() { return { status: this.status, url: this.url } }
+  [inspect](depth, options, insp) {
+    return `Response ${(insp ?? util.inspect)({ status: this.status, ok: this.ok, url: this.url }, options)}`
+  }
+}
+
+/** A started device flow: show `userCode` and `verificationUrl`, then `await wait()`. */
+class DeviceAuthorization {
+  #n
+  constructor(n) {
+    this.#n = n
+    /** The code the user types at `verificationUrl`. */
+    this.userCode = n.userCode
+    /** Where the user enters the code. */
+    this.verificationUrl = n.verificationUrl
+    /** A URL with the code pre-filled, when Zoho sends one. */
+    this.verificationUrlComplete = n.verificationUrlComplete
+    /** Seconds the user code is valid. */
+    this.expiresIn = n.expiresIn
+    /** Seconds between polls (at least 30). */
+    this.interval = n.interval
+    /** When the user code expires. */
+    this.expiresAt = new Date(n.expiresAtMs)
+  }
+  /** Poll until the user approves (tokens), denies (`access_denied`) or the code expires. */
+  async wait(options) {
+    const o = checkKeys('wait options', options, new Set(['signal']))
+    const n = this.#n
+    return new TokenSet(await withSignal(o.signal, (c) => n.wait(c)))
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// OAuthApp
+
+const APP_KEYS = new Set(['clientId', 'clientSecret', 'dc', 'clientType', 'accountsUrl', 'dcAccountsUrls', 'dcSecrets', 'timeout', 'logger', 'clock'])
+
+function nativeAppOptions(o) {
+  const out = { clientId: str('clientId', o.clientId, { required: true }) }
+  const set = (k, v) => { if (v !== undefined) out[k] = v }
+  set('clientSecret', str('clientSecret', o.clientSecret))
+  set('dc', str('dc', o.dc))
+  set('clientType', str('clientType', o.clientType))
+  set('accountsUrl', str('accountsUrl', o.accountsUrl))
+  set('dcAccountsUrls', strMap('dcAccountsUrls', o.dcAccountsUrls))
+  set('dcSecrets', strMap('dcSecrets', o.dcSecrets))
+  set('timeout', num('timeout', o.timeout))
+  return out
+}
+
+/** A Zoho OAuth client registration: authorization URLs, code exchange, refresh, revoke, device flow. */
+class OAuthApp {
+  #n
+  constructor(options) {
+    const o = checkKeys('OAuthApp options', options, APP_KEYS)
+    const opts = nativeAppOptions(o)
+    this.#n = callSync(() => new native.NativeApp(opts, nativeClock(o.clock), nativeLogger(o.logger)))
+  }
+  /** The client id. */
+  get clientId() { return this.#n.clientId }
+  /** The home DC's code. */
+  get dc() { return this.#n.dc }
+  /** The home DC's accounts server. */
+  get accountsServer() { return this.#n.accountsServer }
+
+  /** Build the URL that starts the authorization code flow; keep `state` (and `codeVerifier`). */
+  authorizationUrl(options) {
+    const o = checkKeys('authorizationUrl options', options, new Set(['scopes', 'redirectUri', 'accessType', 'prompt', 'state', 'pkce']))
+    const req = {
+      scopes: strList('scopes', o.scopes) ?? [],
+      redirectUri: str('redirectUri', o.redirectUri, { required: true }),
+    }
+    const set = (k, v) => { if (v !== undefined) req[k] = v }
+    set('accessType', str('accessType', o.accessType))
+    set('prompt', str('prompt', o.prompt))
+    set('state', str('state', o.state))
+    set('pkce', bool('pkce', o.pkce))
+    const r = callSync(() => this.#n.authorizationUrl(req))
+    const out = { url: r.url, state: r.state }
+    if (r.codeVerifier != null) out.codeVerifier = r.codeVerifier
+    return out
+  }
+
+  /** Check the callback's state and accounts server, and exchange its code at the user's DC. */
+  async handleCallback(callbackUrl, options) {
+    const o = checkKeys('handleCallback options', options, new Set(['expectedState', 'redirectUri', 'codeVerifier', 'signal']))
+    const url = str('callbackUrl', callbackUrl, { required: true })
+    const opts = {}
+    const set = (k, v) => { if (v !== undefined) opts[k] = v }
+    set('expectedState', str('expectedState', o.expectedState))
+    set('redirectUri', str('redirectUri', o.redirectUri))
+    set('codeVerifier', str('codeVerifier', o.codeVerifier))
+    const n = this.#n
+    return new TokenSet(await withSignal(o.signal, (c) => n.handleCallback(url, opts, c)))
+  }
+
+  /** Exchange a grant code (self clients: just the code; server clients add `redirectUri`). */
+  async exchangeCode(code, options) {
+    const o = checkKeys('exchangeCode options', options, new Set(['redirectUri', 'codeVerifier', 'accountsServer', 'signal']))
+    const c0 = str('code', code, { required: true })
+    const opts = {}
+    const set = (k, v) => { if (v !== undefined) opts[k] = v }
+    set('redirectUri', str('redirectUri', o.redirectUri))
+    set('codeVerifier', str('codeVerifier', o.codeVerifier))
+    set('accountsServer', str('accountsServer', o.accountsServer))
+    const n = this.#n
+    return new TokenSet(await withSignal(o.signal, (c) => n.exchangeCode(c0, opts, c)))
+  }
+
+  /** A new access token for a refresh token, uncached (a `Client` caches and budgets). */
+  async refresh(refreshToken, options) {
+    const o = checkKeys('refresh options', options, new Set(['accountsServer', 'signal']))
+    const rt = str('refreshToken', refreshToken, { required: true })
+    const server = str('accountsServer', o.accountsServer) ?? null
+    const n = this.#n
+    return new TokenSet(await withSignal(o.signal, (c) => n.refresh(rt, server, c)))
+  }
+
+  /** Revoke a refresh token and every access token minted from it. */
+  async revoke(refreshToken, options) {
+    const o = checkKeys('revoke options', options, new Set(['accountsServer', 'signal']))
+    const rt = str('refreshToken', refreshToken, { required: true })
+    const server = str('accountsServer', o.accountsServer) ?? null
+    const n = this.#n
+    await withSignal(o.signal, (c) => n.revoke(rt, server, c))
+  }
+
+  /** Client-credentials grant (self clients only): an access token without a refresh token. */
+  async clientCredentials(scopes, options) {
+    const o = checkKeys('clientCredentials options', options, new Set(['soid', 'signal']))
+    const s = strList('scopes', scopes) ?? []
+    const soid = str('soid', o.soid) ?? null
+    const n = this.#n
+    return new TokenSet(await withSignal(o.signal, (c) => n.clientCredentials(s, soid, c)))
+  }
+
+  /** Start the device flow; show `userCode`/`verificationUrl`, then `await flow.wait()`. */
+  async startDeviceFlow(options) {
+    const o = checkKeys('startDeviceFlow options', options, new Set(['scopes', 'accessType', 'prompt', 'signal']))
+    const req = { scopes: strList('scopes', o.scopes) ?? [] }
+    const set = (k, v) => { if (v !== undefined) req[k] = v }
+    set('accessType', str('accessType', o.accessType))
+    set('prompt', str('prompt', o.prompt))
+    const n = this.#n
+    return new DeviceAuthorization(await withSignal(o.signal, (c) => n.startDeviceFlow(req, c)))
+  }
+
+  toJSON() { return { clientId: this.clientId, dc: this.dc, accountsServer: this.accountsServer, clientSecret: REDACTED } }
+  [inspect](depth, options, insp) { return `OAuthApp ${(insp ?? util.inspect)(this.toJSON(), options)}` }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client
+
+const CLIENT_KEYS = new Set([
+  ...APP_KEYS, 'refreshToken', 'tokenStore', 'accountsServer', 'apiDomain', 'allowHosts', 'refreshMargin',
+  'refreshBudget', 'maxRetries', 'maxConcurrency', 'initialToken',
+])
+const REQUEST_KEYS = new Set(['params', 'json', 'form', 'body', 'headers', 'product', 'timeout', 'maxRetries', 'retryNonIdempotent', 'signal'])
+const FROM_NATIVE = Symbol('fromNative')
+
+function bodyBuffer(body) {
+  if (typeof body === 'string') return Buffer.from(body)
+  if (Buffer.isBuffer(body)) return body
+  if (ArrayBuffer.isView(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  if (body instanceof ArrayBuffer) return Buffer.from(body)
+  throw configError('body must be a string, Buffer, TypedArray or ArrayBuffer', 'use json or form for structured bodies')
+}
+
+function nativeRequestOptions(options) {
+  if (options === undefined || options === null) return null
+  const o = checkKeys('request options', options, REQUEST_KEYS)
+  const out = {}
+  let bodies = 0
+  if (o.params != null) out.params = flatPairs('params', o.params)
+  if (o.headers != null) out.headers = flatPairs('headers', o.headers)
+  if (o.json !== undefined) {
+    bodies++
+    let s
+    try {
+      s = JSON.stringify(o.json)
+    } catch (e) {
+      throw configError(`json cannot be serialized: ${e.message}`, 'pass plain data')
+    }
+    if (s === undefined) throw configError('json cannot be serialized', 'pass plain data')
+    out.json = s
+  }
+  if (o.form != null) {
+    bodies++
+    out.form = flatPairs('form', o.form)
+  }
+  if (o.body != null) {
+    bodies++
+    out.body = bodyBuffer(o.body)
+  }
+  if (bodies > 1) throw configError('pass only one of json, form and body', 'pick the body type the API expects')
+  const product = str('product', o.product)
+  if (product !== undefined) out.product = product
+  const timeout = num('timeout', o.timeout)
+  if (timeout !== undefined) out.timeout = timeout
+  const maxRetries = int('maxRetries', o.maxRetries)
+  if (maxRetries !== undefined) out.maxRetries = maxRetries
+  const rni = bool('retryNonIdempotent', o.retryNonIdempotent)
+  if (rni !== undefined) out.retryNonIdempotent = rni
+  return out
+}
+
+/** One Zoho identity (app + refresh token + store): cached tokens and authenticated requests. */
+class Client {
+  #n
+  constructor(options, nativeClient) {
+    if (options === FROM_NATIVE) {
+      this.#n = nativeClient
+      return
+    }
+    const o = checkKeys('Client options', options, CLIENT_KEYS)
+    /** @type {import('./native.js').ClientOptions} */
+    const opts = { ...nativeAppOptions(o), refreshToken: str('refreshToken', o.refreshToken, { required: true }) }
+    const set = (k, v) => { if (v !== undefined) opts[k] = v }
+    set('tokenStore', str('tokenStore', o.tokenStore))
+    set('accountsServer', str('accountsServer', o.accountsServer))
+    set('apiDomain', str('apiDomain', o.apiDomain))
+    set('allowHosts', strList('allowHosts', o.allowHosts))
+    set('refreshMargin', num('refreshMargin', o.refreshMargin))
+    set('refreshBudget', int('refreshBudget', o.refreshBudget))
+    set('maxRetries', int('maxRetries', o.maxRetries))
+    set('maxConcurrency', int('maxConcurrency', o.maxConcurrency))
+    let initial = null
+    if (o.initialToken != null) {
+      initial = tokenNative(o.initialToken)
+      if (!initial) throw configError('initialToken must be a TokenSet', 'pass the result of app.exchangeCode()')
+    }
+    this.#n = callSync(() => new native.NativeClient(opts, nativeClock(o.clock), nativeLogger(o.logger), initial))
+  }
+
+  /**
+   * Build from ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN, ZOHO_DC (default us),
+   * ZOHO_TOKEN_STORE, ZOHO_ACCOUNTS_URL and ZOHO_API_DOMAIN.
+   */
+  static fromEnv(options) {
+    const o = checkKeys('fromEnv options', options, new Set(['logger']))
+    return new Client(FROM_NATIVE, callSync(() => native.NativeClient.fromEnv(nativeLogger(o.logger))))
+  }
+
+  /** The client id. */
+  get clientId() { return this.#n.clientId }
+  /** The user's DC code. */
+  get dc() { return this.#n.dc }
+  /** The accounts server refreshes go to. */
+  get accountsServer() { return this.#n.accountsServer }
+  /** The non-secret key of this identity in the token store. */
+  get storeKey() { return this.#n.storeKey }
+
+  /** A valid access token: the cached one, or one refresh shared by every concurrent caller. */
+  accessToken(options) {
+    let signal
+    if (options != null) {
+      try {
+        signal = checkKeys('accessToken options', options, new Set(['signal'])).signal
+      } catch (e) {
+        return Promise.reject(e)
+      }
+    }
+    const n = this.#n
+    if (signal == null) {
+      // Cache hit: answered on this thread without a round trip through the runtime.
+      const hit = n.cachedAccessToken()
+      if (hit !== null) return Promise.resolve(hit)
+    }
+    return withSignal(signal, (c) => n.accessToken(c))
+  }
+
+  /** The cached TokenSet (refreshed if needed); `{ force: true }` refreshes now. */
+  async tokenSet(options) {
+    const o = checkKeys('tokenSet options', options, new Set(['force', 'signal']))
+    const force = bool('force', o.force) ?? false
+    const n = this.#n
+    return new TokenSet(await withSignal(o.signal, (c) => n.tokenSet(force, c)))
+  }
+
+  /** Revoke the refresh token at Zoho and drop the cached access token. */
+  async revoke(options) {
+    const o = checkKeys('revoke options', options, new Set(['signal']))
+    const n = this.#n
+    await withSignal(o.signal, (c) => n.revoke(c))
+  }
+
+  /** Rate-limit headers of the last response that carried any. */
+  rateLimits() {
+    return this.#n.rateLimits()
+  }
+
+  /** Send `method` to a path (resolved against the product's base URL) or an absolute URL. */
+  async request(method, url, options) {
+    if (typeof method !== 'string') throw configError('method must be a string', 'for example GET')
+    if (typeof url !== 'string') {
+      if (url instanceof URL) url = url.href
+      else throw configError('url must be a string or URL', 'pass a path such as /crm/v8/Leads or an https:// URL')
+    }
+    const opts = nativeRequestOptions(options)
+    const n = this.#n
+    return new Response(await withSignal(options && options.signal, (c) => n.request(method, url, opts, c)))
+  }
+
+  /** GET. */
+  get(url, options) { return this.request('GET', url, options) }
+  /** POST. */
+  post(url, options) { return this.request('POST', url, options) }
+  /** PUT. */
+  put(url, options) { return this.request('PUT', url, options) }
+  /** PATCH. */
+  patch(url, options) { return this.request('PATCH', url, options) }
+  /** DELETE. */
+  delete(url, options) { return this.request('DELETE', url, options) }
+
+  /** Every record of a CRM list, page by page (`page` up to 2,000 records, then `page_token`). */
+  async *paginate(path, options) {
+    const o = checkKeys('paginate options', options, new Set(['perPage', 'params', 'signal']))
+    const p = str('path', path, { required: true })
+    const perPage = int('perPage', o.perPage) ?? null
+    const params = o.params == null ? null : flatPairs('params', o.params)
+    const pager = callSync(() => this.#n.paginate(p, perPage, params))
+    for (;;) {
+      const page = await withSignal(o.signal, (c) => pager.nextPage(c))
+      if (page === null) return
+      yield* JSON.parse(page)
+    }
+  }
+
+  /**
+   * A `fetch`-compatible call through this client: the token is added (and refreshed) by the
+   * client; the result is a standard `Response`. Relative URLs resolve like `request`.
+   */
+  async fetch(input, init) {
+    const i = init ?? {}
+    let url
+    let method = i.method
+    let headers
+    if (typeof input === 'string') url = input
+    else if (input instanceof URL) url = input.href
+    else if (typeof Request !== 'undefined' && input instanceof Request) {
+      url = input.url
+      method = method ?? input.method
+      headers = new Headers(input.headers)
+      if (input.body !== null && i.body === undefined) {
+        throw configError('Request objects with a body are not supported', 'pass the body in init.body')
+      }
+    } else throw configError('fetch input must be a string, URL or Request', 'pass a path or an absolute URL')
+    method = (method ?? 'GET').toUpperCase()
+    headers = new Headers(i.headers ?? headers)
+    let body
+    if (i.body != null) {
+      if (i.body instanceof URLSearchParams) {
+        body = Buffer.from(i.body.toString())
+        if (!headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8')
+      } else if (typeof Blob !== 'undefined' && i.body instanceof Blob) {
+        body = Buffer.from(await i.body.arrayBuffer())
+        if (!headers.has('content-type') && i.body.type) headers.set('content-type', i.body.type)
+      } else {
+        if (typeof i.body === 'string' && !headers.has('content-type')) headers.set('content-type', 'text/plain;charset=UTF-8')
+        body = bodyBuffer(i.body)
+      }
+    }
+    const opts = { headers: flatPairs('headers', headers) }
+    if (body !== undefined) opts.body = body
+    const product = str('product', i.product)
+    if (product !== undefined) opts.product = product
+    const n = this.#n
+    const r = await withSignal(i.signal ?? undefined, (c) => n.request(method, url, opts, c))
+    const status = r.status
+    const nullBody = method === 'HEAD' || status === 101 || status === 204 || status === 205 || status === 304
+    const resp = new globalThis.Response(nullBody ? null : r.body(), { status, headers: pairsToHeaders(r.headers()) })
+    Object.defineProperty(resp, 'url', { value: r.url })
+    return resp
+  }
+
+  toJSON() { return { clientId: this.clientId, dc: this.dc, accountsServer: this.accountsServer, storeKey: this.storeKey } }
+  [inspect](depth, options, insp) { return `Client ${(insp ?? util.inspect)(this.toJSON(), options)}` }
+}
+
+const DATA_CENTERS = Object.freeze(['us', 'eu', 'in', 'au', 'jp', 'cn', 'ca', 'sa', 'uk'])
+
+module.exports = {
+  Client,
+  OAuthApp,
+  TokenSet,
+  Response,
+  DeviceAuthorization,
+  ZohoError,
+  AuthError,
+  RateLimitError,
+  ApiError,
+  TransportError,
+  ConfigError,
+  StoreError,
+  DATA_CENTERS,
+}
+// `import zoho from 'zoho-oauth'` from TypeScript compiled to CommonJS without esModuleInterop.
+module.exports.default = module.exports

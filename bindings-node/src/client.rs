@@ -1,0 +1,385 @@
+//! `Client`: one Zoho identity with a cached access token and authenticated requests.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{Buffer, Object};
+use napi::{Env, Result};
+use napi_derive::napi;
+use zoho_oauth::{Client, Error as CoreError, Method, Paginator, Product, Response};
+
+use crate::convert::{AppOptions, NativeTokenSet, build_app, seconds};
+use crate::logger::NativeLogger;
+use crate::mock::MockClock;
+use crate::promise::{CancelToken, check, spawn};
+
+/// Options of `new Client(...)`.
+#[napi(object, object_to_js = false)]
+pub struct ClientOptions {
+    /// The client id (`1000.XXXX`).
+    pub client_id: String,
+    /// The client secret.
+    pub client_secret: Option<String>,
+    /// The refresh token (from a code exchange with `access_type=offline`).
+    pub refresh_token: String,
+    /// The app's home DC (default `us`).
+    pub dc: Option<String>,
+    /// server (default), self, mobile or device.
+    pub client_type: Option<String>,
+    /// Where tokens are cached and the refresh budget is counted (default `memory://`).
+    pub token_store: Option<String>,
+    /// Override the home DC's accounts server (a proxy, or the mock on loopback).
+    pub accounts_url: Option<String>,
+    /// Accounts servers of other DCs by code.
+    pub dc_accounts_urls: Option<HashMap<String, String>>,
+    /// Client secrets of other DCs by code.
+    pub dc_secrets: Option<HashMap<String, String>>,
+    /// The user's accounts server (from the exchange); default: the home DC's.
+    pub accounts_server: Option<String>,
+    /// Explicit base URL for relative paths of every product.
+    pub api_domain: Option<String>,
+    /// More origins tokens may be sent to.
+    pub allow_hosts: Option<Vec<String>>,
+    /// Refresh this many seconds before expiry (default 300).
+    pub refresh_margin: Option<f64>,
+    /// Refreshes allowed per 10 minutes (default 10, Zoho's limit).
+    pub refresh_budget: Option<u32>,
+    /// Timeout of one request attempt, in seconds (default 30).
+    pub timeout: Option<f64>,
+    /// Retries after the first attempt (default 3).
+    pub max_retries: Option<u32>,
+    /// At most this many requests of this client in flight.
+    pub max_concurrency: Option<u32>,
+}
+
+/// Per-request options. Pairs travel as flat `[key, value, key, value, ...]` arrays.
+#[napi(object, object_to_js = false)]
+pub struct RequestOptions {
+    /// Query parameters.
+    pub params: Option<Vec<String>>,
+    /// Extra headers.
+    pub headers: Option<Vec<String>>,
+    /// A JSON body, already serialized.
+    pub json: Option<String>,
+    /// A form body.
+    pub form: Option<Vec<String>>,
+    /// A raw body; its content type comes from `headers`.
+    pub body: Option<Buffer>,
+    /// crm (default), books, desk, mail or campaigns.
+    pub product: Option<String>,
+    /// Timeout of each attempt, in seconds.
+    pub timeout: Option<f64>,
+    /// Retries for this request.
+    pub max_retries: Option<u32>,
+    /// Retry 5xx and connection errors for POST/PATCH too.
+    pub retry_non_idempotent: Option<bool>,
+}
+
+/// Rate-limit headers of the last response that carried any.
+#[napi(object)]
+pub struct RateLimitInfo {
+    /// `X-API-CREDITS-REMAINING`.
+    pub credits_remaining: Option<f64>,
+    /// `Retry-After` of the last 429/503, in seconds.
+    pub retry_after: Option<f64>,
+    /// Status of the response these were read from.
+    pub status: Option<u32>,
+}
+
+fn pairs(name: &str, flat: Vec<String>) -> Result<Vec<(String, String)>> {
+    if !flat.len().is_multiple_of(2) {
+        return check(Err(CoreError::config(format!("{name} must be key/value pairs"), "pass an object of strings")));
+    }
+    let mut it = flat.into_iter();
+    let mut out = Vec::new();
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
+fn method(name: &str) -> Result<Method> {
+    check(
+        Method::from_bytes(name.trim().to_ascii_uppercase().as_bytes()).map_err(|_| {
+            CoreError::config("invalid HTTP method", "use GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS")
+        }),
+    )
+}
+
+/// One Zoho identity: app + refresh token + store.
+#[napi]
+pub struct NativeClient {
+    client: Client,
+    logger: Option<tracing::Dispatch>,
+}
+
+impl NativeClient {
+    fn with_logger<T>(logger: Option<&NativeLogger>, f: impl FnOnce() -> T) -> T {
+        match logger {
+            Some(l) => tracing::dispatcher::with_default(&l.dispatch, f),
+            None => f(),
+        }
+    }
+}
+
+#[napi]
+impl NativeClient {
+    /// Validate the options and build the client (no network I/O).
+    #[napi(constructor)]
+    pub fn new(
+        options: ClientOptions,
+        clock: Option<&MockClock>,
+        logger: Option<&NativeLogger>,
+        initial_token: Option<&NativeTokenSet>,
+    ) -> Result<Self> {
+        let o = options;
+        let timeout = o.timeout.map(|t| seconds("timeout", t)).transpose()?;
+        let app = build_app(
+            AppOptions {
+                client_id: o.client_id,
+                client_secret: o.client_secret,
+                dc: o.dc,
+                client_type: o.client_type,
+                accounts_url: o.accounts_url,
+                dc_accounts_urls: o.dc_accounts_urls,
+                dc_secrets: o.dc_secrets,
+                timeout: o.timeout,
+            },
+            clock,
+        )?;
+        let mut b = Client::builder(app, o.refresh_token);
+        if let Some(s) = o.accounts_server {
+            b = b.accounts_server(s);
+        }
+        if let Some(s) = o.token_store {
+            b = b.token_store_url(s);
+        }
+        if let Some(d) = o.api_domain {
+            b = b.api_domain(d);
+        }
+        for h in o.allow_hosts.unwrap_or_default() {
+            b = b.allow_host(h);
+        }
+        if let Some(m) = o.refresh_margin {
+            b = b.refresh_margin(seconds("refreshMargin", m)?);
+        }
+        if let Some(n) = o.refresh_budget {
+            b = b.refresh_budget(n);
+        }
+        if let Some(t) = timeout {
+            b = b.timeout(t);
+        }
+        if let Some(n) = o.max_retries {
+            b = b.max_retries(n);
+        }
+        if let Some(n) = o.max_concurrency {
+            b = b.max_concurrency(n as usize);
+        }
+        if let Some(t) = initial_token {
+            b = b.initial_token(t.inner.clone());
+        }
+        let client = check(Self::with_logger(logger, || b.build()))?;
+        Ok(NativeClient { client, logger: logger.map(|l| l.dispatch.clone()) })
+    }
+
+    /// Build from `ZOHO_CLIENT_ID`, `ZOHO_CLIENT_SECRET`, `ZOHO_REFRESH_TOKEN`, `ZOHO_DC`,
+    /// `ZOHO_TOKEN_STORE`, `ZOHO_ACCOUNTS_URL` and `ZOHO_API_DOMAIN`.
+    #[napi(factory)]
+    pub fn from_env(logger: Option<&NativeLogger>) -> Result<Self> {
+        let client = check(Self::with_logger(logger, Client::from_env))?;
+        Ok(NativeClient { client, logger: logger.map(|l| l.dispatch.clone()) })
+    }
+
+    /// The client id.
+    #[napi(getter)]
+    pub fn client_id(&self) -> String {
+        self.client.app().client_id().to_string()
+    }
+
+    /// The user's DC code.
+    #[napi(getter)]
+    pub fn dc(&self) -> String {
+        self.client.dc().code().to_string()
+    }
+
+    /// The accounts server refreshes go to.
+    #[napi(getter)]
+    pub fn accounts_server(&self) -> String {
+        self.client.accounts_server().to_string()
+    }
+
+    /// The non-secret store key of this identity.
+    #[napi(getter)]
+    pub fn store_key(&self) -> String {
+        self.client.store_key().as_str().to_string()
+    }
+
+    /// A valid access token (cached, or one refresh shared by every concurrent caller).
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn access_token<'e>(&self, env: &'e Env, cancel: Option<&CancelToken>) -> Result<Object<'e>> {
+        let c = self.client.clone();
+        let fut = async move { c.access_token().await };
+        spawn(env, cancel, self.logger.as_ref(), fut, |t| Ok(t.secret().to_string()))
+    }
+
+    /// The cached access token while it is fresh, without crossing into the runtime; null when
+    /// `accessToken()` would have to refresh.
+    #[napi]
+    pub fn cached_access_token(&self) -> Option<String> {
+        self.client.cached_access_token().map(|t| t.secret().to_string())
+    }
+
+    /// The cached token set (refreshed if needed); `force` refreshes now.
+    #[napi(ts_return_type = "Promise<NativeTokenSet>")]
+    pub fn token_set<'e>(&self, env: &'e Env, force: bool, cancel: Option<&CancelToken>) -> Result<Object<'e>> {
+        let c = self.client.clone();
+        let fut = async move { if force { c.force_refresh().await } else { c.token_set().await } };
+        spawn(env, cancel, self.logger.as_ref(), fut, |t| Ok(NativeTokenSet { inner: (*t).clone() }))
+    }
+
+    /// Revoke the refresh token at Zoho and drop the cached access token.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn revoke<'e>(&self, env: &'e Env, cancel: Option<&CancelToken>) -> Result<Object<'e>> {
+        let c = self.client.clone();
+        let fut = async move { c.revoke().await };
+        spawn(env, cancel, self.logger.as_ref(), fut, |()| Ok(()))
+    }
+
+    /// Rate-limit headers from the last response that carried any.
+    #[napi]
+    pub fn rate_limits(&self) -> RateLimitInfo {
+        let r = self.client.rate_limits();
+        RateLimitInfo {
+            credits_remaining: r.credits_remaining.map(|n| n as f64),
+            retry_after: r.retry_after.map(|d| d.as_secs_f64()),
+            status: r.status.map(u32::from),
+        }
+    }
+
+    /// Send a request: a path (resolved against the product's base URL) or an absolute URL.
+    #[napi(ts_return_type = "Promise<NativeResponse>")]
+    pub fn request<'e>(
+        &self,
+        env: &'e Env,
+        method_name: String,
+        url: String,
+        options: Option<RequestOptions>,
+        cancel: Option<&CancelToken>,
+    ) -> Result<Object<'e>> {
+        let mut req = self.client.request(method(&method_name)?, url);
+        if let Some(o) = options {
+            if let Some(p) = o.params {
+                req = req.query(&pairs("params", p)?);
+            }
+            if let Some(h) = o.headers {
+                for (k, v) in pairs("headers", h)? {
+                    req = req.header(k, v);
+                }
+            }
+            if let Some(j) = o.json {
+                req = req.body(j.into_bytes(), Some("application/json"));
+            } else if let Some(f) = o.form {
+                req = req.form(&pairs("form", f)?);
+            } else if let Some(b) = o.body {
+                req = req.body(b.to_vec(), None);
+            }
+            if let Some(p) = o.product {
+                req = req.product(check(p.parse::<Product>())?);
+            }
+            if let Some(t) = o.timeout {
+                req = req.timeout(seconds("timeout", t)?);
+            }
+            if let Some(n) = o.max_retries {
+                req = req.max_retries(n);
+            }
+            if let Some(y) = o.retry_non_idempotent {
+                req = req.retry_non_idempotent(y);
+            }
+        }
+        spawn(env, cancel, self.logger.as_ref(), req.send(), |r| Ok(NativeResponse { inner: r }))
+    }
+
+    /// Pages of a CRM list (`page` up to 2,000 records, then `page_token`).
+    #[napi]
+    pub fn paginate(
+        &self,
+        path: String,
+        per_page: Option<u32>,
+        params: Option<Vec<String>>,
+    ) -> Result<NativePaginator> {
+        let mut p = self.client.paginate(path);
+        if let Some(n) = per_page {
+            p = p.per_page(n);
+        }
+        for (k, v) in pairs("params", params.unwrap_or_default())? {
+            p = p.query_pair(k, v);
+        }
+        Ok(NativePaginator { inner: Arc::new(tokio::sync::Mutex::new(p)), logger: self.logger.clone() })
+    }
+}
+
+/// A fully read HTTP response.
+#[napi]
+pub struct NativeResponse {
+    inner: Response,
+}
+
+#[napi]
+impl NativeResponse {
+    /// HTTP status code.
+    #[napi(getter)]
+    pub fn status(&self) -> u32 {
+        u32::from(self.inner.status())
+    }
+
+    /// The URL that answered.
+    #[napi(getter)]
+    pub fn url(&self) -> String {
+        self.inner.url().to_string()
+    }
+
+    /// Headers as `[name, value, name, value, ...]`, names lower-cased.
+    #[napi]
+    pub fn headers(&self) -> Vec<String> {
+        self.inner.headers().iter().flat_map(|(k, v)| [k.clone(), v.clone()]).collect()
+    }
+
+    /// The body as text.
+    #[napi]
+    pub fn text(&self) -> String {
+        self.inner.text()
+    }
+
+    /// The body bytes.
+    #[napi]
+    pub fn body(&self) -> Buffer {
+        Buffer::from(self.inner.bytes().to_vec())
+    }
+
+    /// Throw the typed error for 4xx/5xx (Zoho's code parsed from the product's envelope).
+    #[napi]
+    pub fn check_status(&self) -> Result<()> {
+        check(self.inner.clone().error_for_status().map(|_| ()))
+    }
+}
+
+/// Pages of a CRM list.
+#[napi]
+pub struct NativePaginator {
+    inner: Arc<tokio::sync::Mutex<Paginator>>,
+    logger: Option<tracing::Dispatch>,
+}
+
+#[napi]
+impl NativePaginator {
+    /// The next page as a JSON array text, or null after the last one.
+    #[napi(ts_return_type = "Promise<string | null>")]
+    pub fn next_page<'e>(&self, env: &'e Env, cancel: Option<&CancelToken>) -> Result<Object<'e>> {
+        let p = self.inner.clone();
+        let fut = async move {
+            let page = p.lock().await.next_page().await?;
+            Ok(page.map(|records| serde_json::Value::Array(records).to_string()))
+        };
+        spawn(env, cancel, self.logger.as_ref(), fut, Ok)
+    }
+}
