@@ -1,0 +1,308 @@
+"""Python benchmark: zoho_oauth's Client and AsyncClient against requests, httpx and aiohttp.
+
+A script, not a test. Every client calls the same loopback server in the same run: nginx (Debian's
+package; ``--server nginx``, the default when ``nginx`` is on PATH) answering ``GET /crm/v8/Leads``
+with the fake Zoho's own answer from memory, or the fake Zoho itself (``--server mock``). Either
+runs in a child process, so the server does not share the benchmark's interpreter; the token
+always comes from the fake Zoho (``zoho_oauth.testing.MockZoho`` in a child process). Peers send the
+same ``Authorization: Zoho-oauthtoken …`` header (taken from the client's cache) to the same URL,
+``GET /crm/v8/Leads?per_page=1``.
+
+Run it against a release build of the package (numbers from a debug build mean little)::
+
+    maturin build --release -m bindings-python/Cargo.toml -o target/bench-wheels
+    python -m venv target/bench-venv
+    target/bench-venv/bin/pip install target/bench-wheels/zoho_oauth-*.whl requests httpx aiohttp
+    apt-get install nginx-light      # optional: without nginx the fake Zoho serves the GETs
+    target/bench-venv/bin/python bench/python/bench.py   # --server nginx|mock --seconds 3 --threads 64 --inflight 64
+
+Reported: requests per second per client and scenario, the ratios the goals are about, and the
+cost of ``access_token()`` on a cache hit next to a pure-Python dict-and-lock cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
+
+SERVER = r"""
+import json, sys
+from zoho_oauth.testing import MockZoho
+mock = MockZoho()
+rt = mock.mint_refresh_token(["ZohoCRM.modules.ALL"])["refresh_token"]
+print(json.dumps({"base_url": mock.base_url, "refresh_token": rt}), flush=True)
+sys.stdin.read()   # serve until the parent closes stdin
+mock.stop()
+"""
+
+PATH = "/crm/v8/Leads"
+PARAMS = {"per_page": "1"}
+
+
+def start_server() -> Tuple[subprocess.Popen[str], Dict[str, str]]:
+    proc = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    info: Dict[str, str] = json.loads(proc.stdout.readline())
+    return proc, info
+
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    keepalive_requests 10000000;
+    keepalive_timeout 120s;
+    server {{
+        listen 127.0.0.1:{port};
+        location = {path} {{
+            default_type application/json;
+            return 200 '{body}';
+        }}
+    }}
+}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_nginx(body: str) -> Tuple[subprocess.Popen[bytes], str, str]:
+    """nginx in the foreground on a free loopback port, answering PATH with ``body``."""
+    workdir = tempfile.mkdtemp(prefix="zoho-bench-nginx-")
+    port = free_port()
+    conf = os.path.join(workdir, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF.format(dir=workdir, port=port, path=PATH, body=body.replace("'", "\\'")))
+    proc = subprocess.Popen(["nginx", "-c", conf, "-p", workdir], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, f"http://127.0.0.1:{port}", workdir
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("nginx did not start")
+
+
+def run_seq(fn: Callable[[], Any], seconds: float) -> float:
+    for _ in range(20):  # warm the connection pool
+        fn()
+    n = 0
+    end = time.perf_counter() + seconds
+    start = time.perf_counter()
+    while time.perf_counter() < end:
+        fn()
+        n += 1
+    return n / (time.perf_counter() - start)
+
+
+def run_threads(make: Callable[[], Callable[[], Any]], threads: int, seconds: float) -> float:
+    counts = [0] * threads
+    barrier = threading.Barrier(threads + 1)
+    stop = threading.Event()
+
+    def worker(i: int) -> None:
+        fn = make()
+        for _ in range(3):
+            fn()
+        barrier.wait()
+        c = 0
+        while not stop.is_set():
+            fn()
+            c += 1
+        counts[i] = c
+
+    with ThreadPoolExecutor(threads) as ex:
+        futs = [ex.submit(worker, i) for i in range(threads)]
+        barrier.wait()
+        start = time.perf_counter()
+        time.sleep(seconds)
+        stop.set()
+        for f in futs:
+            f.result()
+        elapsed = time.perf_counter() - start
+    return sum(counts) / elapsed
+
+
+async def run_async(fn: Callable[[], Awaitable[Any]], inflight: int, seconds: float) -> float:
+    for _ in range(inflight):
+        await fn()
+    count = 0
+    end = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal count
+        while time.perf_counter() < end:
+            await fn()
+            count += 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(inflight)))
+    return count / (time.perf_counter() - start)
+
+
+def per_call_ns(fn: Callable[[], Any], n: int = 200_000) -> float:
+    for _ in range(1000):
+        fn()
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter_ns()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.perf_counter_ns() - start) / n)
+    return best
+
+
+class DictLockCache:
+    """The pure-Python baseline: a dict of (token, expires_at) behind a lock, with a margin."""
+
+    def __init__(self, token: str) -> None:
+        self._lock = threading.Lock()
+        self._tokens: Dict[str, Tuple[str, float]] = {"identity": (token, time.time() + 3600)}
+
+    def access_token(self) -> str:
+        with self._lock:
+            entry = self._tokens.get("identity")
+        if entry is not None and entry[1] - 300 > time.time():
+            return entry[0]
+        raise RuntimeError("expired")  # pragma: no cover - never during the benchmark
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--server", choices=["nginx", "mock"], default="nginx" if shutil.which("nginx") else "mock")
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--threads", type=int, default=64)
+    ap.add_argument("--inflight", type=int, default=64)
+    args = ap.parse_args()
+
+    import aiohttp
+    import httpx
+    import requests
+
+    from zoho_oauth import AsyncClient, Client
+    from zoho_oauth.testing import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    proc, info = start_server()
+    mock_base, rt = info["base_url"], info["refresh_token"]
+    nginx: Optional[subprocess.Popen[bytes]] = None
+    workdir = None
+    base = mock_base
+    if args.server == "nginx":
+        probe = Client(client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET, refresh_token=rt,
+                       accounts_url=mock_base, api_domain=mock_base)
+        nginx, base, workdir = start_nginx(probe.get(PATH, params=PARAMS).text)
+    kw: Dict[str, Any] = dict(client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET, refresh_token=rt,
+              accounts_url=mock_base, api_domain=base)
+    client = Client(**kw)
+    token = client.access_token()
+    headers = {"Authorization": f"Zoho-oauthtoken {token}"}
+    url = base + PATH
+    results: Dict[str, Dict[str, float]] = {}
+    try:
+        # Sequential, one thread.
+        session = requests.Session()
+        hx = httpx.Client()
+        seq = {
+            "zoho_oauth.Client": run_seq(lambda: client.get(PATH, params=PARAMS), args.seconds),
+            "requests.Session": run_seq(lambda: session.get(url, params=PARAMS, headers=headers), args.seconds),
+            "httpx.Client": run_seq(lambda: hx.get(url, params=PARAMS, headers=headers), args.seconds),
+        }
+        results["sequential"] = seq
+
+        # N threads, each looping.
+        def own_session() -> Callable[[], Any]:
+            s = requests.Session()  # requests.Session is not documented as thread-safe
+            return lambda: s.get(url, params=PARAMS, headers=headers)
+
+        hx_shared = httpx.Client(limits=httpx.Limits(max_connections=args.threads))
+        results[f"{args.threads} threads"] = {
+            "zoho_oauth.Client": run_threads(lambda: lambda: client.get(PATH, params=PARAMS), args.threads, args.seconds),
+            "requests.Session": run_threads(own_session, args.threads, args.seconds),
+            "httpx.Client": run_threads(lambda: lambda: hx_shared.get(url, params=PARAMS, headers=headers),
+                                        args.threads, args.seconds),
+        }
+
+        # asyncio, N requests in flight.
+        async def async_all() -> Dict[str, float]:
+            ac = AsyncClient(**kw)
+            out: Dict[str, float] = {}
+            out["zoho_oauth.AsyncClient"] = await run_async(lambda: ac.get(PATH, params=PARAMS), args.inflight, args.seconds)
+            async with httpx.AsyncClient(limits=httpx.Limits(max_connections=args.inflight)) as h:
+                out["httpx.AsyncClient"] = await run_async(lambda: h.get(url, params=PARAMS, headers=headers),
+                                                           args.inflight, args.seconds)
+            connector = aiohttp.TCPConnector(limit=args.inflight)
+            async with aiohttp.ClientSession(connector=connector) as s:
+                async def aio() -> None:
+                    async with s.get(url, params=PARAMS, headers=headers) as r:
+                        await r.read()
+
+                out["aiohttp.ClientSession"] = await run_async(aio, args.inflight, args.seconds)
+            return out
+
+        results[f"asyncio, {args.inflight} in flight"] = asyncio.run(async_all())
+
+        cache = DictLockCache(token)
+        hit = {
+            "zoho_oauth.Client.access_token()": per_call_ns(client.access_token),
+            "dict + lock (pure Python)": per_call_ns(cache.access_token),
+        }
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(10)
+        if nginx is not None:
+            nginx.terminate()
+            nginx.wait(10)
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    server = "nginx, 1 worker" if args.server == "nginx" else "MockZoho"
+    print(f"Python {sys.version.split()[0]}, {args.seconds:g} s per run, server {base} ({server}, separate process)\n")
+    for scenario, figures in results.items():
+        print(f"{scenario}:")
+        for name, rps in figures.items():
+            print(f"  {name:28s} {rps:10.0f} req/s")
+    print("\naccess_token() on a cache hit:")
+    for name, ns in hit.items():
+        print(f"  {name:34s} {ns:8.0f} ns/call")
+    seq_r = results["sequential"]
+    thr = results[f"{args.threads} threads"]
+    asy = results[f"asyncio, {args.inflight} in flight"]
+    print("\nratios:")
+    print(f"  Client / requests.Session, sequential:      {seq_r['zoho_oauth.Client'] / seq_r['requests.Session']:.2f}  (goal >= 4)")
+    print(f"  Client / httpx.Client, sequential:          {seq_r['zoho_oauth.Client'] / seq_r['httpx.Client']:.2f}")
+    print(f"  Client / requests.Session, {args.threads} threads:     {thr['zoho_oauth.Client'] / thr['requests.Session']:.2f}")
+    print(f"  Client / httpx.Client, {args.threads} threads:         {thr['zoho_oauth.Client'] / thr['httpx.Client']:.2f}")
+    print(f"  AsyncClient / aiohttp, {args.inflight} in flight:        {asy['zoho_oauth.AsyncClient'] / asy['aiohttp.ClientSession']:.2f}  (goal >= 1.5)")
+    print(f"  AsyncClient / httpx.AsyncClient:            {asy['zoho_oauth.AsyncClient'] / asy['httpx.AsyncClient']:.2f}")
+    ratio = hit["zoho_oauth.Client.access_token()"] / hit["dict + lock (pure Python)"]
+    print(f"  cache hit, zoho_oauth / dict + lock:        {ratio:.2f}  (goal <= 1)")
+
+
+if __name__ == "__main__":
+    main()
