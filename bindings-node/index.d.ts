@@ -105,7 +105,11 @@ export interface OAuthAppOptions {
 export interface ClientOptions extends OAuthAppOptions {
   /** The refresh token (from a code exchange with `access_type=offline`). */
   refreshToken: string
-  /** Where tokens, the refresh lease and the refresh budget live: `memory://` (default). */
+  /**
+   * Where tokens, the refresh lease and the refresh budget live: `memory://` (default, this
+   * process), `file:///path/tokens.json` (every process on this machine) or
+   * `redis://host:6379/0?prefix=app:` (a fleet of hosts).
+   */
   tokenStore?: string
   /** The user's accounts server (`tokens.accountsServer`); default: the home DC's. */
   accountsServer?: string

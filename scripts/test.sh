@@ -4,8 +4,10 @@
 #
 #   ./scripts/test.sh
 #
-# Steps: formatting, clippy (warnings are errors), the no-OpenSSL check, every Rust test (the
-# mock's own tests and the core's tests against the mock over real HTTP), the Python package in a
+# Steps: formatting, clippy (warnings are errors), the no-OpenSSL check, a Redis server of its
+# own (installed with apt-get when missing, stopped by PID at the end), every Rust test (the
+# mock's own tests, the core's tests against the mock over real HTTP, the file and Redis stores
+# with real worker processes), the Python package in a
 # virtualenv of its own (.venv): native module, pytest, the examples, mypy --strict and stubtest;
 # the Node package: npm install, native addon, node --test, tsc --strict.
 set -euo pipefail
@@ -34,6 +36,28 @@ for crate in openssl-sys native-tls; do
   fi
 done
 echo "ok"
+
+step "Redis for the shared-store tests: install when missing, start on a free loopback port"
+if ! command -v redis-server >/dev/null 2>&1; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+fi
+redis_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+mkdir -p target/redis
+redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
+  --dir "$PWD/target/redis" --logfile "$PWD/target/redis/redis.log" --daemonize no &
+redis_pid=$!
+# Stopped by PID however this script ends.
+trap 'kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  if redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1; then break; fi
+  sleep 0.1
+done
+redis-cli -h 127.0.0.1 -p "$redis_port" ping
+# Every language's store tests use this server; a missing one is a failure, not a skip.
+export REDIS_URL="redis://127.0.0.1:$redis_port/0" ZOHO_REQUIRE_REDIS=1
 
 step "cargo test (core and mock; the bindings are tested in their own languages)"
 cargo test --locked 2>&1 | tee target/test-rust.log

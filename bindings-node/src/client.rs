@@ -26,7 +26,8 @@ pub struct ClientOptions {
     pub dc: Option<String>,
     /// server (default), self, mobile or device.
     pub client_type: Option<String>,
-    /// Where tokens are cached and the refresh budget is counted (default `memory://`).
+    /// Where tokens are cached and the refresh budget is counted: `memory://` (default, this
+    /// process), `file:///path/tokens.json` (this machine) or `redis://host:6379/0` (a fleet).
     pub token_store: Option<String>,
     /// Override the home DC's accounts server (a proxy, or the mock on loopback).
     pub accounts_url: Option<String>,

@@ -277,7 +277,8 @@ fn adapter<'py>(py: Python<'py>, factory: &str, client: Bound<'py, PyAny>) -> Py
 ///
 /// Keyword arguments: `client_id`, `client_secret`, `refresh_token`, `dc` (home data centre,
 /// default `us`), `token_store` (`memory://` by default: shared by every client of the same
-/// identity in the process), `accounts_url` (the user's accounts server from the callback, or
+/// identity in the process; `file:///path/tokens.json` for every process on the machine;
+/// `redis://host:6379/0` for a fleet), `accounts_url` (the user's accounts server from the callback, or
 /// an explicit override such as the mock), `api_domain` (explicit base URL of relative paths),
 /// `refresh_margin` (seconds before expiry to refresh, 300), `timeout` (seconds per attempt,
 /// 30), `max_retries` (3), `max_concurrency` (requests in flight, unlimited) and `allow_hosts`

@@ -33,8 +33,18 @@ pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(300);
 pub const DEFAULT_REFRESH_BUDGET: u32 = 10;
 /// Default timeout of one request attempt.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a cross-process refresh lease lives if its holder dies.
-const LEASE_TTL: Duration = Duration::from_secs(60);
+/// How long a cross-process refresh lease lives if its holder dies (default).
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(60);
+/// How often a process waiting for another's refresh re-reads the store.
+const LEASE_POLL: Duration = Duration::from_millis(50);
+
+/// The outcome of waiting for the refresh lease.
+enum Lease {
+    /// We hold it, with this fencing number.
+    Taken(u64),
+    /// Another process refreshed meanwhile; here is its token.
+    TokenFromOther(Arc<TokenSet>),
+}
 
 /// The Zoho product a relative path belongs to; it picks the base URL (DESIGN "Base URL of a
 /// relative path").
@@ -122,6 +132,7 @@ pub struct ClientBuilder {
     allowed_hosts: Vec<String>,
     refresh_margin: Duration,
     refresh_budget: u32,
+    lease_ttl: Duration,
     timeout: Duration,
     retry: RetryPolicy,
     max_concurrency: Option<usize>,
@@ -173,6 +184,14 @@ impl ClientBuilder {
     /// Refresh this long before expiry (default 300 s).
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
         self.refresh_margin = margin;
+        self
+    }
+
+    /// How long the cross-process refresh lease lasts (default 60 s): a holder that dies
+    /// mid-refresh blocks the others at most this long (Redis; the file store frees it at once).
+    /// Keep it above the token request's timeout.
+    pub fn refresh_lease(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
         self
     }
 
@@ -272,6 +291,7 @@ impl ClientBuilder {
                 seed: Mutex::new(hot),
                 refresh_margin: self.refresh_margin,
                 refresh_budget: self.refresh_budget.max(1),
+                lease_ttl: self.lease_ttl.max(Duration::from_millis(100)),
                 timeout: self.timeout,
                 retry: self.retry,
                 api_domain,
@@ -306,6 +326,7 @@ struct Inner {
     flight: Arc<tokio::sync::Mutex<()>>,
     refresh_margin: Duration,
     refresh_budget: u32,
+    lease_ttl: Duration,
     timeout: Duration,
     retry: RetryPolicy,
     api_domain: Option<String>,
@@ -340,6 +361,7 @@ impl Client {
             allowed_hosts: Vec::new(),
             refresh_margin: DEFAULT_REFRESH_MARGIN,
             refresh_budget: DEFAULT_REFRESH_BUDGET,
+            lease_ttl: DEFAULT_LEASE_TTL,
             timeout: DEFAULT_TIMEOUT,
             retry: RetryPolicy::default(),
             max_concurrency: None,
@@ -523,20 +545,58 @@ impl Client {
             .with_retry_after(wait)
             .with_hint("Zoho locks a refresh token out after 10 access tokens in 10 minutes; reuse cached tokens and share one store between workers"));
         }
-        if let Some(t) = self.acquire_lease(&is_stale).await? {
-            return Ok(t);
+        let fence = match self.acquire_lease(&is_stale).await? {
+            Lease::Taken(fence) => fence,
+            Lease::TokenFromOther(t) => return Ok(t),
+        };
+        // Re-check under the lease: another process may have refreshed and released it between
+        // our store read above and our taking the lease.
+        match inner.store.get(&inner.key).await {
+            Ok(Some(t)) if !t.expires_within(self.clock().now_ms(), inner.refresh_margin) && !is_stale(&t) => {
+                self.release_lease().await;
+                let t = Arc::new(t);
+                self.set_hot(t.clone());
+                debug!(target: "zoho_oauth", key = %inner.key.as_str(), "refresh waited: token from another process");
+                return Ok(t);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                self.release_lease().await;
+                return Err(e);
+            }
         }
-        let hist = inner.store.record_refresh(&inner.key, now, THROTTLE_WINDOW).await?;
+        let hist = match inner.store.record_refresh(&inner.key, now, THROTTLE_WINDOW).await {
+            Ok(h) => h,
+            Err(e) => {
+                self.release_lease().await;
+                return Err(e);
+            }
+        };
         let budget_left = budget.saturating_sub(hist.len());
         info!(target: "zoho_oauth", key = %inner.key.as_str(), budget_left, "refresh started");
         let result = inner.app.refresh(&inner.refresh_token, Some(&inner.accounts_server)).await;
-        if let Err(e) = inner.store.release_lease(&inner.key, &lease_holder()).await {
-            warn!(target: "zoho_oauth", error = %e, "could not release the refresh lease");
-        }
+        let result = match result {
+            Ok(t) => match self.adopt(t) {
+                Ok(t) => match inner.store.put_fenced(&inner.key, (*t).clone(), fence).await {
+                    Ok(true) => Ok(t),
+                    Ok(false) => {
+                        // A holder with a newer lease already wrote a token: use that one.
+                        warn!(target: "zoho_oauth", key = %inner.key.as_str(), "refresh finished after the lease expired; keeping the newer token");
+                        match inner.store.get(&inner.key).await {
+                            Ok(Some(newer)) => Ok(Arc::new(newer)),
+                            Ok(None) => Ok(t),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        self.release_lease().await;
         match result {
             Ok(t) => {
-                let t = self.adopt(t)?;
-                inner.store.put(&inner.key, (*t).clone()).await?;
                 self.set_hot(t.clone());
                 info!(target: "zoho_oauth", key = %inner.key.as_str(), budget_left, expires_at_ms = t.expires_at_ms, "refresh succeeded");
                 Ok(t)
@@ -561,19 +621,28 @@ impl Client {
     }
 
     /// Take the cross-process refresh lease. While another holder has it, poll the store:
-    /// if the holder publishes a fresh token, return it instead of refreshing.
-    async fn acquire_lease(&self, is_stale: &(dyn Fn(&TokenSet) -> bool + Sync)) -> Result<Option<Arc<TokenSet>>> {
+    /// if the holder publishes a fresh token, return it instead of refreshing. A holder that
+    /// died frees the lease after the lease time at the latest (at once for the file store).
+    async fn acquire_lease(&self, is_stale: &(dyn Fn(&TokenSet) -> bool + Sync)) -> Result<Lease> {
         let inner = &self.inner;
         let started = std::time::Instant::now();
+        let mut announced = false;
         loop {
             let now = self.clock().now_ms();
-            if inner.store.try_lease(&inner.key, &lease_holder(), LEASE_TTL, now).await? {
-                return Ok(None);
+            if let Some(fence) = inner.store.try_lease(&inner.key, &lease_holder(), inner.lease_ttl, now).await? {
+                return Ok(Lease::Taken(fence));
             }
-            if started.elapsed() > LEASE_TTL {
-                return Err(Error::store("timed out waiting for another process's refresh lease"));
+            if !announced {
+                debug!(target: "zoho_oauth", key = %inner.key.as_str(), "refresh waiting: another process holds the lease");
+                announced = true;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            // A live holder keeps the lease at most `lease_ttl`; allow one more for its release.
+            if started.elapsed() > inner.lease_ttl * 2 {
+                return Err(Error::store("timed out waiting for another process's refresh lease").with_hint(
+                    "another process holds the refresh lease and neither refreshes nor releases it; check for a hung worker",
+                ));
+            }
+            tokio::time::sleep(LEASE_POLL).await;
             if let Some(t) = inner.store.get(&inner.key).await?
                 && !t.expires_within(self.clock().now_ms(), inner.refresh_margin)
                 && !is_stale(&t)
@@ -581,9 +650,27 @@ impl Client {
                 let t = Arc::new(t);
                 self.set_hot(t.clone());
                 debug!(target: "zoho_oauth", "refresh waited: token from another process");
-                return Ok(Some(t));
+                return Ok(Lease::TokenFromOther(t));
             }
         }
+    }
+
+    async fn release_lease(&self) {
+        if let Err(e) = self.inner.store.release_lease(&self.inner.key, &lease_holder()).await {
+            warn!(target: "zoho_oauth", error = %e, "could not release the refresh lease");
+        }
+    }
+
+    /// Keep this identity's refresh token in the store (with an optional label such as the
+    /// user's email), so another process or the CLI can build a client from the store alone.
+    /// Stores never keep a refresh token unless asked this way; the client secret never.
+    pub async fn save_refresh_token(&self, label: Option<&str>) -> Result<()> {
+        self.inner.store.save_refresh_token(&self.inner.key, &self.inner.refresh_token, label).await
+    }
+
+    /// The token store this client uses (shared by every client of the same store URL).
+    pub fn store(&self) -> &Arc<dyn TokenStore> {
+        &self.inner.store
     }
 
     /// Keep a refreshed token only if its `api_domain` is one tokens may be sent to.

@@ -132,5 +132,7 @@ pub use response::{RateLimits, Response};
 pub use retry::RetryPolicy;
 pub use runtime::{block_on, runtime};
 pub use secret::{AccessToken, ClientSecret, DeviceCode, GrantCode, PkceVerifier, RefreshToken};
-pub use store::{MemoryStore, StoreKey, TokenStore, open_store};
+pub use store::{
+    FileStore, MemoryStore, RedisStore, SdkToken, StoreKey, StoredIdentity, TokenStore, import_zoho_sdk_csv, open_store,
+};
 pub use token::TokenSet;

@@ -1,28 +1,20 @@
 //! `memory://`: the in-process store. Every `MemoryStore::shared()` sees the same state per
 //! identity, so a web app that builds a client per request still refreshes once.
 
-use std::collections::{HashMap, VecDeque};
 use std::future::ready;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::{StoreKey, TokenStore};
+use super::record::{self, Record, Records};
+use super::{StoreKey, StoredIdentity, TokenStore, window_ms};
 use crate::clock::BoxFuture;
 use crate::error::Result;
-use crate::secret::AccessToken;
+use crate::secret::{AccessToken, RefreshToken};
 use crate::token::TokenSet;
 
-#[derive(Default)]
-struct Entry {
-    token: Option<TokenSet>,
-    lease: Option<(String, i64)>,
-    refreshes: VecDeque<i64>,
-    cooldown_until: Option<i64>,
-}
+type Map = Mutex<Records>;
 
-type Map = Mutex<HashMap<StoreKey, Entry>>;
-
-static SHARED: LazyLock<Arc<Map>> = LazyLock::new(|| Arc::new(Mutex::new(HashMap::new())));
+static SHARED: LazyLock<Arc<Map>> = LazyLock::new(|| Arc::new(Mutex::new(Records::new())));
 
 /// In-memory token store.
 #[derive(Clone)]
@@ -36,9 +28,6 @@ impl std::fmt::Debug for MemoryStore {
     }
 }
 
-/// Keep at most this many refresh times per identity (the budget only needs the last ten).
-const MAX_HISTORY: usize = 64;
-
 impl MemoryStore {
     /// The process-wide store behind `memory://`.
     pub fn shared() -> Self {
@@ -47,47 +36,38 @@ impl MemoryStore {
 
     /// A store private to its holder (and its clones); for tests and for isolating tenants.
     pub fn isolated() -> Self {
-        MemoryStore { map: Arc::new(Mutex::new(HashMap::new())) }
+        MemoryStore { map: Arc::new(Mutex::new(Records::new())) }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<StoreKey, Entry>> {
-        // A panic while holding this lock cannot leave an entry half-written in a way that
-        // matters (each operation is a single assignment), so recover from poisoning.
+    fn lock(&self) -> MutexGuard<'_, Records> {
+        // A panic while holding this lock cannot leave a record half-written in a way that
+        // matters (each operation is a few assignments), so recover from poisoning.
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn with<T>(&self, key: &StoreKey, f: impl FnOnce(&mut Entry) -> T) -> T {
-        let mut map = self.lock();
-        f(map.entry(key.clone()).or_default())
+    /// Run `f` on the record of `key` (created when missing) and answer its result at once.
+    fn with<'a, T: Send + 'a>(&self, key: &StoreKey, f: impl FnOnce(&mut Record) -> T) -> BoxFuture<'a, Result<T>> {
+        let out = f(record::entry(&mut self.lock(), key));
+        Box::pin(ready(Ok(out)))
     }
-}
-
-fn window_ms(w: Duration) -> i64 {
-    w.as_millis().min(i64::MAX as u128) as i64
 }
 
 impl TokenStore for MemoryStore {
     fn get<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<TokenSet>>> {
-        let map = self.lock();
-        let t = map.get(key).and_then(|e| e.token.clone());
+        let t = self.lock().get(key.as_str()).and_then(Record::token);
         Box::pin(ready(Ok(t)))
     }
 
     fn put<'a>(&'a self, key: &'a StoreKey, token: TokenSet) -> BoxFuture<'a, Result<()>> {
-        self.with(key, |e| e.token = Some(token));
-        Box::pin(ready(Ok(())))
+        self.with(key, |r| r.put(&token))
+    }
+
+    fn put_fenced<'a>(&'a self, key: &'a StoreKey, token: TokenSet, fence: u64) -> BoxFuture<'a, Result<bool>> {
+        self.with(key, |r| r.put_fenced(&token, fence))
     }
 
     fn invalidate_if<'a>(&'a self, key: &'a StoreKey, rejected: &'a AccessToken) -> BoxFuture<'a, Result<bool>> {
-        let removed = self.with(key, |e| {
-            if e.token.as_ref().is_some_and(|t| &t.access_token == rejected) {
-                e.token = None;
-                true
-            } else {
-                false
-            }
-        });
-        Box::pin(ready(Ok(removed)))
+        self.with(key, |r| r.invalidate_if(rejected))
     }
 
     fn try_lease<'a>(
@@ -96,24 +76,12 @@ impl TokenStore for MemoryStore {
         holder: &'a str,
         ttl: Duration,
         now_ms: i64,
-    ) -> BoxFuture<'a, Result<bool>> {
-        let got = self.with(key, |e| match &e.lease {
-            Some((h, until)) if h != holder && *until > now_ms => false,
-            _ => {
-                e.lease = Some((holder.to_string(), now_ms.saturating_add(window_ms(ttl))));
-                true
-            }
-        });
-        Box::pin(ready(Ok(got)))
+    ) -> BoxFuture<'a, Result<Option<u64>>> {
+        self.with(key, |r| r.try_lease(holder, now_ms.saturating_add(window_ms(ttl)), now_ms))
     }
 
     fn release_lease<'a>(&'a self, key: &'a StoreKey, holder: &'a str) -> BoxFuture<'a, Result<()>> {
-        self.with(key, |e| {
-            if e.lease.as_ref().is_some_and(|(h, _)| h == holder) {
-                e.lease = None;
-            }
-        });
-        Box::pin(ready(Ok(())))
+        self.with(key, |r| r.release_lease(holder))
     }
 
     fn record_refresh<'a>(
@@ -122,15 +90,7 @@ impl TokenStore for MemoryStore {
         at_ms: i64,
         window: Duration,
     ) -> BoxFuture<'a, Result<Vec<i64>>> {
-        let hist = self.with(key, |e| {
-            e.refreshes.push_back(at_ms);
-            while e.refreshes.len() > MAX_HISTORY {
-                e.refreshes.pop_front();
-            }
-            let from = at_ms.saturating_sub(window_ms(window));
-            e.refreshes.iter().copied().filter(|t| *t > from).collect::<Vec<_>>()
-        });
-        Box::pin(ready(Ok(hist)))
+        self.with(key, |r| r.record_refresh(at_ms, window_ms(window)))
     }
 
     fn refresh_history<'a>(
@@ -139,19 +99,38 @@ impl TokenStore for MemoryStore {
         now_ms: i64,
         window: Duration,
     ) -> BoxFuture<'a, Result<Vec<i64>>> {
-        let from = now_ms.saturating_sub(window_ms(window));
-        let hist = self.with(key, |e| e.refreshes.iter().copied().filter(|t| *t > from).collect::<Vec<_>>());
-        Box::pin(ready(Ok(hist)))
+        self.with(key, |r| r.history(now_ms, window_ms(window)))
     }
 
     fn set_cooldown<'a>(&'a self, key: &'a StoreKey, until_ms: i64) -> BoxFuture<'a, Result<()>> {
-        self.with(key, |e| e.cooldown_until = Some(until_ms));
-        Box::pin(ready(Ok(())))
+        self.with(key, |r| r.cooldown_until_ms = Some(until_ms))
     }
 
     fn cooldown_until<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<i64>>> {
-        let c = self.with(key, |e| e.cooldown_until);
-        Box::pin(ready(Ok(c)))
+        self.with(key, |r| r.cooldown_until_ms)
+    }
+
+    fn save_refresh_token<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        refresh_token: &'a RefreshToken,
+        label: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<()>> {
+        self.with(key, |r| r.save_refresh_token(refresh_token, label))
+    }
+
+    fn load_refresh_token<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<RefreshToken>>> {
+        self.with(key, |r| r.load_refresh_token())
+    }
+
+    fn list(&self) -> BoxFuture<'_, Result<Vec<StoredIdentity>>> {
+        let l = record::list(&self.lock());
+        Box::pin(ready(Ok(l)))
+    }
+
+    fn delete<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<bool>> {
+        let existed = self.lock().remove(key.as_str()).is_some();
+        Box::pin(ready(Ok(existed)))
     }
 }
 
@@ -190,11 +169,11 @@ mod tests {
     async fn lease_and_budget() {
         let s = MemoryStore::isolated();
         let k = StoreKey::new("a", "c", &RefreshToken::new("r"));
-        assert_eq!(s.try_lease(&k, "a", Duration::from_secs(10), 0).await.ok(), Some(true));
-        assert_eq!(s.try_lease(&k, "b", Duration::from_secs(10), 5_000).await.ok(), Some(false));
-        assert_eq!(s.try_lease(&k, "b", Duration::from_secs(10), 10_001).await.ok(), Some(true));
+        assert_eq!(s.try_lease(&k, "a", Duration::from_secs(10), 0).await.ok(), Some(Some(1)));
+        assert_eq!(s.try_lease(&k, "b", Duration::from_secs(10), 5_000).await.ok(), Some(None));
+        assert_eq!(s.try_lease(&k, "b", Duration::from_secs(10), 10_001).await.ok(), Some(Some(2)));
         s.release_lease(&k, "a").await.ok();
-        assert_eq!(s.try_lease(&k, "c", Duration::from_secs(10), 10_002).await.ok(), Some(false));
+        assert_eq!(s.try_lease(&k, "c", Duration::from_secs(10), 10_002).await.ok(), Some(None));
         for i in 0..12 {
             s.record_refresh(&k, i * 1000, Duration::from_secs(600)).await.ok();
         }

@@ -3,45 +3,118 @@
 //! processes, hosts) refreshes once and backs off together.
 //!
 //! A store is chosen by one URL string with the same meaning in every language:
-//! `memory://` (the default, shared by every client of the same identity in this process).
-//! `file://` and `redis://` stores implement the same trait in a later release.
+//!
+//! | URL | store | shared by |
+//! | --- | --- | --- |
+//! | `memory://` (the default) | [`MemoryStore`] | every client of the same identity in this process |
+//! | `file:///path/tokens.json` | [`FileStore`] | every process on this machine |
+//! | `redis://host:port/db`, `rediss://…` | [`RedisStore`] | every host of a fleet |
+//!
+//! `redis://` URLs take two query options: `prefix` (a key prefix, default `zoho-oauth:`) and
+//! `timeout_ms` (per Redis command, default 2000). When Redis is down or slow, every store
+//! operation fails with a `store` error: a client whose cached token is still fresh keeps
+//! working (the hot path never touches the store), and no client refreshes without the shared
+//! lease and budget, so an outage can never turn into a refresh storm.
+//!
+//! The refresh token is stored only when the caller asks ([`TokenStore::save_refresh_token`],
+//! used after a code exchange or by the CLI); the client secret never is.
 
+mod file;
+mod import;
 mod memory;
+mod record;
+mod redis;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+pub use file::FileStore;
+pub use import::{SdkToken, import_zoho_sdk_csv};
 pub use memory::MemoryStore;
+pub use redis::RedisStore;
 
 use crate::clock::BoxFuture;
 use crate::error::{Error, Result};
 use crate::secret::{AccessToken, RefreshToken};
 use crate::token::TokenSet;
 
-/// Identity of one cached token: accounts server + client id + refresh token, hashed so that
-/// the key itself reveals no secret and can be logged or used as a Redis key.
+/// Identity of one cached token: accounts server + client id + refresh token. The id is a hash,
+/// so the key reveals no secret and can be logged or used as a Redis key; the accounts server
+/// and client id (not secrets) travel with it so a store can list what it holds.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct StoreKey(String);
+pub struct StoreKey {
+    id: String,
+    accounts_server: String,
+    client_id: String,
+}
 
 impl StoreKey {
     /// The key of (accounts server, client id, refresh token).
     pub fn new(accounts_server: &str, client_id: &str, refresh_token: &RefreshToken) -> Self {
+        let accounts_server = accounts_server.trim_end_matches('/');
         let mut h = Sha256::new();
-        h.update(accounts_server.trim_end_matches('/').as_bytes());
+        h.update(accounts_server.as_bytes());
         h.update([0]);
         h.update(client_id.as_bytes());
         h.update([0]);
         h.update(refresh_token.secret().as_bytes());
         let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        StoreKey(format!("zoho-oauth:v1:{}", &hex[..40]))
+        StoreKey {
+            id: format!("zoho-oauth:v1:{}", &hex[..40]),
+            accounts_server: accounts_server.to_string(),
+            client_id: client_id.to_string(),
+        }
     }
 
-    /// The key as a string.
-    pub fn as_str(&self) -> &str {
-        &self.0
+    /// A key read back from a store (its parts were written by [`StoreKey::new`]).
+    pub(crate) fn from_parts(id: String, accounts_server: String, client_id: String) -> Self {
+        StoreKey { id, accounts_server, client_id }
     }
+
+    /// The key as a string (`zoho-oauth:v1:<hash>`).
+    pub fn as_str(&self) -> &str {
+        &self.id
+    }
+
+    /// The accounts server of this identity.
+    pub fn accounts_server(&self) -> &str {
+        &self.accounts_server
+    }
+
+    /// The client id of this identity.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+}
+
+impl std::fmt::Display for StoreKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.id)
+    }
+}
+
+/// What a store holds for one identity, without any secret: for `status` screens, listings and
+/// choosing an identity to delete.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredIdentity {
+    /// The key (accounts server, client id and the hash of the refresh token).
+    pub key: StoreKey,
+    /// A label such as the user's email, when one was given (for example by an SDK import).
+    pub label: Option<String>,
+    /// The cached token's `api_domain`.
+    pub api_domain: Option<String>,
+    /// The cached token's scopes.
+    pub scopes: Vec<String>,
+    /// When the cached access token expires (Unix ms); `None` when no token is cached.
+    pub expires_at_ms: Option<i64>,
+    /// Whether the store holds the refresh token of this identity.
+    pub has_refresh_token: bool,
+    /// Refresh times the store knows of (Unix ms, oldest first), for the budget.
+    pub refreshes: Vec<i64>,
+    /// The end of an `Access Denied` cooldown, if one was recorded.
+    pub cooldown_until_ms: Option<i64>,
 }
 
 /// Storage for the shared state of an identity. All methods are async and object-safe so that
@@ -52,22 +125,30 @@ pub trait TokenStore: Send + Sync + 'static {
     /// The cached token, if any (expired ones may be returned; the client checks expiry).
     fn get<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<TokenSet>>>;
 
-    /// Replace the cached token.
+    /// Replace the cached token unconditionally (a token from a code exchange, or a seed).
+    /// The token's refresh token is never written by this method.
     fn put<'a>(&'a self, key: &'a StoreKey, token: TokenSet) -> BoxFuture<'a, Result<()>>;
+
+    /// Replace the cached token with one obtained under the lease numbered `fence` (from
+    /// [`try_lease`](TokenStore::try_lease)). Refused (returns false) when a token obtained
+    /// under a later lease was already written, so a holder whose lease expired mid-refresh
+    /// cannot overwrite a newer token.
+    fn put_fenced<'a>(&'a self, key: &'a StoreKey, token: TokenSet, fence: u64) -> BoxFuture<'a, Result<bool>>;
 
     /// Remove the cached token only if it is still `rejected` (compare-and-invalidate), so a
     /// late 401 on an old token never discards a newer one. Returns whether it removed it.
     fn invalidate_if<'a>(&'a self, key: &'a StoreKey, rejected: &'a AccessToken) -> BoxFuture<'a, Result<bool>>;
 
-    /// Try to take the refresh lease for `ttl` (cross-process single flight). Returns false
-    /// when another live holder has it.
+    /// Try to take the refresh lease for `ttl` (cross-process single flight). Returns the
+    /// lease's fencing number (strictly increasing per key) when taken, `None` while another
+    /// live holder has it.
     fn try_lease<'a>(
         &'a self,
         key: &'a StoreKey,
         holder: &'a str,
         ttl: Duration,
         now_ms: i64,
-    ) -> BoxFuture<'a, Result<bool>>;
+    ) -> BoxFuture<'a, Result<Option<u64>>>;
 
     /// Release the lease if `holder` still holds it (compare-and-delete).
     fn release_lease<'a>(&'a self, key: &'a StoreKey, holder: &'a str) -> BoxFuture<'a, Result<()>>;
@@ -90,18 +171,50 @@ pub trait TokenStore: Send + Sync + 'static {
 
     /// The throttle cooldown end, if one was recorded.
     fn cooldown_until<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<i64>>>;
+
+    /// Keep the refresh token of this identity (only when the caller asks: after a code
+    /// exchange, an SDK import, or with the CLI), with an optional label such as the email.
+    fn save_refresh_token<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        refresh_token: &'a RefreshToken,
+        label: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// The stored refresh token of this identity, if one was saved.
+    fn load_refresh_token<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<RefreshToken>>>;
+
+    /// Every identity the store holds, without secrets, ordered by key.
+    fn list(&self) -> BoxFuture<'_, Result<Vec<StoredIdentity>>>;
+
+    /// Forget everything about one identity (token, refresh token, budget, cooldown). Returns
+    /// whether it existed.
+    fn delete<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<bool>>;
 }
 
-/// Open a store from its URL: `memory://` (the default). Others are a `config` error naming
-/// what is supported.
+/// Open a store from its URL: `memory://` (the default), `file:///path/tokens.json`, or
+/// `redis://host:port/db` / `rediss://…` with the options `prefix` and `timeout_ms`. Anything
+/// else is a `config` error naming what is supported. Opening never does I/O: a file is read and
+/// Redis connected on first use.
 pub fn open_store(url: &str) -> Result<Arc<dyn TokenStore>> {
     let u = url.trim();
     if u.is_empty() || u == "memory://" || u == "memory:" || u == "memory" {
         return Ok(Arc::new(MemoryStore::shared()));
     }
-    let scheme = u.split("://").next().unwrap_or_default();
-    Err(Error::config(
-        format!("token store {scheme:?} is not supported by this build"),
-        "use token_store=\"memory://\"; file:// and redis:// stores arrive in a later release",
-    ))
+    let scheme = u.split(':').next().unwrap_or_default().to_ascii_lowercase();
+    match scheme.as_str() {
+        "file" => Ok(Arc::new(FileStore::from_url(u)?)),
+        "redis" | "rediss" => Ok(Arc::new(RedisStore::from_url(u)?)),
+        _ => Err(Error::config(
+            format!("token store {:?} is not supported", crate::dc::truncate(&scheme, 20)),
+            "use memory://, file:///absolute/path/tokens.json or redis://host:6379/0",
+        )),
+    }
 }
+
+pub(crate) fn window_ms(w: Duration) -> i64 {
+    w.as_millis().min(i64::MAX as u128) as i64
+}
+
+/// Keep at most this many refresh times per identity (the budget only needs the last ten).
+pub(crate) const MAX_HISTORY: usize = 64;

@@ -1,0 +1,72 @@
+// Token store URLs from Node: the file store shared with another process, Redis when the test
+// command provides it (REDIS_URL), and typed errors for bad store URLs and files. The stores are
+// the core's; these tests check that Node reaches them unchanged.
+import test from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomUUID } from 'node:crypto'
+import { ConfigError, StoreError } from '../index.mjs'
+import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from '../testing.mjs'
+import { withMock } from './helpers.mjs'
+
+const CHILD = `
+const { Client } = require(process.argv[1])
+const [url, refreshToken, tokenStore] = process.argv.slice(2)
+const c = new Client({ clientId: '${DEFAULT_CLIENT_ID}', clientSecret: '${DEFAULT_CLIENT_SECRET}', refreshToken,
+  accountsUrl: url, apiDomain: url, tokenStore })
+c.accessToken().then((t) => console.log(t))
+`
+
+async function sharedByAnotherProcess(env, tokenStore) {
+  const refreshToken = env.refreshToken(['ZohoCRM.modules.ALL'])
+  // Real clock: the other process cannot share the mock's virtual clock.
+  const c = env.client({ refreshToken, tokenStore, clock: undefined, apiDomain: env.mock.baseUrl })
+  const token = await c.accessToken()
+  assert.equal(env.refreshes(), 1)
+  const out = spawnSync(process.execPath, ['-e', CHILD, new URL('../index.js', import.meta.url).pathname, env.mock.baseUrl, refreshToken, tokenStore], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  })
+  assert.equal(out.status, 0, out.stderr)
+  assert.equal(out.stdout.trim(), token, 'the other process read the stored token')
+  assert.equal(env.refreshes(), 1, 'and made no token request of its own')
+}
+
+test('the file store is shared with another process', () =>
+  withMock(async (env) => {
+    const path = join(mkdtempSync(join(tmpdir(), 'zoho-node-')), 'state', 'tokens.json')
+    await sharedByAnotherProcess(env, `file://${path}`)
+    const text = readFileSync(path, 'utf8')
+    assert.match(text, /zoho-oauth-token-store/)
+    assert.doesNotMatch(text, new RegExp(DEFAULT_CLIENT_SECRET), 'the client secret is never stored')
+  }))
+
+test('the Redis store is shared with another process', async (t) => {
+  const base = process.env.REDIS_URL
+  if (!base) {
+    assert.notEqual(process.env.ZOHO_REQUIRE_REDIS, '1', 'ZOHO_REQUIRE_REDIS=1 but REDIS_URL is not set')
+    t.skip('REDIS_URL is not set')
+    return
+  }
+  await withMock((env) => sharedByAnotherProcess(env, `${base}?prefix=node-${randomUUID()}:`))
+})
+
+test('bad store URLs are config errors with a hint', () =>
+  withMock(async (env) => {
+    for (const tokenStore of ['file://tokens.json', 'redis://', 'mongodb://localhost/x']) {
+      assert.throws(() => env.client({ tokenStore }), (e) => e instanceof ConfigError && e.code === 'config' && e.hint.length > 0, tokenStore)
+    }
+  }))
+
+test('a foreign file is a store error and is left untouched', () =>
+  withMock(async (env) => {
+    const path = join(mkdtempSync(join(tmpdir(), 'zoho-node-')), 'package.json')
+    writeFileSync(path, '{"name": "app"}')
+    const c = env.client({ tokenStore: `file://${path}` })
+    await assert.rejects(c.accessToken(), (e) => e instanceof StoreError && e.code === 'store' && /not a zoho-oauth token store/.test(e.message))
+    assert.equal(readFileSync(path, 'utf8'), '{"name": "app"}')
+    assert.equal(env.refreshes(), 0)
+  }))

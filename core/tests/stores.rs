@@ -1,0 +1,584 @@
+//! Shared token stores with real processes, a real file system and a real Redis.
+//!
+//! Cross-process tests re-run this test binary as worker processes (the ignored `store_worker`
+//! test, selected with `--ignored --exact`), each a separate OS process with its own client,
+//! all talking to one zoho-mock over HTTP. Redis tests use `REDIS_URL` (the test command
+//! starts a server and sets it) and, for the outage test, a `redis-server` of their own; they
+//! are skipped when Redis is not available, unless `ZOHO_REQUIRE_REDIS=1` (set by the test
+//! command) makes that a failure.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{Env, SCOPES};
+use zoho_mock::Fault;
+use zoho_oauth::{
+    AccessToken, Client, ErrorCode, FileStore, OAuthApp, RedisStore, RefreshToken, StoreKey, TokenSet, TokenStore,
+    import_zoho_sdk_csv, open_store,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Worker processes
+
+/// Entry point of a worker process; does nothing unless started by [`spawn_worker`].
+#[test]
+#[ignore = "entry point of the worker processes that the cross-process tests start"]
+fn store_worker() {
+    let Ok(mode) = std::env::var("ZW_MODE") else { return };
+    let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} is set by the parent test"));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let app = OAuthApp::builder(zoho_mock::DEFAULT_CLIENT_ID)
+            .client_secret(zoho_mock::DEFAULT_CLIENT_SECRET)
+            .client_type(zoho_oauth::ClientType::SelfClient)
+            .accounts_url(var("ZW_ACCOUNTS"))
+            .build()
+            .expect("app");
+        match mode.as_str() {
+            "refresh" => {
+                let client = Client::builder(app, var("ZW_RT"))
+                    .token_store_url(var("ZW_STORE"))
+                    .refresh_lease(Duration::from_millis(var("ZW_LEASE_MS").parse().expect("lease ms")))
+                    .build()
+                    .expect("client");
+                wait_for(Path::new(&var("ZW_GO")));
+                let started = Instant::now();
+                let token = client.access_token().await.expect("access token");
+                let waited = started.elapsed().as_millis();
+                let r = client.get("/crm/v8/Leads").send().await.expect("crm call");
+                assert_eq!(r.status(), 200);
+                println!("WORKER-OK {} {waited}", token.fingerprint());
+            }
+            "write" => {
+                let store = open_store(&var("ZW_STORE")).expect("store");
+                wait_for(Path::new(&var("ZW_GO")));
+                let me = var("ZW_ID");
+                for i in 0..5 {
+                    let rt = RefreshToken::new(format!("1000.rt-{me}-{i}"));
+                    let key = StoreKey::new(&var("ZW_ACCOUNTS"), "1000.CLIENT", &rt);
+                    store.put(&key, token(&format!("at-{me}-{i}"), 4_000_000_000_000)).await.expect("put");
+                    store.save_refresh_token(&key, &rt, Some(&me)).await.expect("save");
+                }
+                println!("WORKER-OK wrote");
+            }
+            other => panic!("unknown worker mode {other}"),
+        }
+    });
+}
+
+fn wait_for(go: &Path) {
+    let until = Instant::now() + Duration::from_secs(30);
+    while !go.exists() {
+        assert!(Instant::now() < until, "the parent never said go");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn spawn_worker(vars: &[(&str, String)]) -> Child {
+    let mut cmd = Command::new(std::env::current_exe().expect("test binary"));
+    cmd.args(["--ignored", "--exact", "store_worker", "--nocapture", "--test-threads=1", "-q"]);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("worker starts")
+}
+
+/// The `WORKER-OK …` line of a finished worker, or a failure with its output.
+fn worker_result(child: Child) -> String {
+    let out = child.wait_with_output().expect("worker runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    match stdout.lines().find_map(|l| l.strip_prefix("WORKER-OK ")) {
+        Some(line) if out.status.success() => line.to_string(),
+        _ => panic!("worker failed ({}):\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr)),
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("zoho-oauth-stores-{}-{name}-{}", std::process::id(), rand_u32()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn rand_u32() -> u32 {
+    (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(7))
+        ^ std::process::id().rotate_left(16)
+}
+
+fn token(at: &str, expires_at_ms: i64) -> TokenSet {
+    TokenSet {
+        access_token: AccessToken::new(at),
+        refresh_token: None,
+        api_domain: None,
+        accounts_server: "https://accounts.zoho.com".into(),
+        token_type: "Bearer".into(),
+        expires_at_ms,
+        scopes: vec!["ZohoCRM.modules.ALL".into()],
+        id_token: None,
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// The mock, a refresh token, and the store seeded with an expired token for that identity.
+async fn expired_identity(env: &Env, store_url: &str) -> String {
+    let rt = env.refresh_token(SCOPES);
+    let key = StoreKey::new(&env.url(), zoho_mock::DEFAULT_CLIENT_ID, &RefreshToken::new(rt.clone()));
+    let store = open_store(store_url).expect("store");
+    store.put(&key, token("1000.expired", now_ms() - 1_000)).await.expect("seed");
+    rt
+}
+
+/// Eight processes on an expired token, released at once: exactly one token request.
+async fn eight_processes_refresh_once(store_url: &str) {
+    let env = Env::start().await;
+    let rt = expired_identity(&env, store_url).await;
+    let go = scratch("go").join("go");
+    let workers: Vec<Child> = (0..8)
+        .map(|_| {
+            spawn_worker(&[
+                ("ZW_MODE", "refresh".into()),
+                ("ZW_ACCOUNTS", env.url()),
+                ("ZW_RT", rt.clone()),
+                ("ZW_STORE", store_url.to_string()),
+                ("ZW_LEASE_MS", "10000".into()),
+                ("ZW_GO", go.display().to_string()),
+            ])
+        })
+        .collect();
+    // Let every process start and block on the go file, then release them together.
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&go, b"go").expect("go");
+    let results: Vec<String> = workers.into_iter().map(worker_result).collect();
+    let fingerprints: std::collections::BTreeSet<&str> =
+        results.iter().filter_map(|r| r.split_whitespace().next()).collect();
+    assert_eq!(fingerprints.len(), 1, "every process uses the one refreshed token: {results:?}");
+    assert_eq!(env.refreshes(), 1, "8 processes on an expired token make exactly 1 token request");
+    assert_eq!(env.mock.counters().api_calls_total, 8);
+}
+
+/// kill -9 of the lease holder mid-refresh: the others recover within the lease time and make
+/// at most one more token request.
+async fn killed_holder_does_not_block(store_url: &str, lease: Duration) {
+    let env = Env::start().await;
+    let rt = expired_identity(&env, store_url).await;
+    env.mock.inject_fault(Fault { delay_ms: Some(4_000), ..Fault::new("/oauth/v2/token", 1) }).expect("fault");
+    let dir = scratch("kill");
+    let vars = |go: &Path| {
+        vec![
+            ("ZW_MODE", "refresh".to_string()),
+            ("ZW_ACCOUNTS", env.url()),
+            ("ZW_RT", rt.clone()),
+            ("ZW_STORE", store_url.to_string()),
+            ("ZW_LEASE_MS", lease.as_millis().to_string()),
+            ("ZW_GO", go.display().to_string()),
+        ]
+    };
+    let go_holder = dir.join("go-holder");
+    std::fs::write(&go_holder, b"go").expect("go");
+    let mut holder = spawn_worker(&vars(&go_holder));
+    // Wait until the holder's token request is at the mock (it hangs there for 4 s).
+    let until = Instant::now() + Duration::from_secs(20);
+    while env.mock.counters().token_requests_total == 0 {
+        assert!(Instant::now() < until, "the holder never reached the token endpoint");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    holder.kill().expect("kill -9");
+    let _ = holder.wait();
+
+    let go = dir.join("go");
+    let workers: Vec<Child> = (0..7).map(|_| spawn_worker(&vars(&go))).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&go, b"go").expect("go");
+    let results: Vec<String> = workers.into_iter().map(worker_result).collect();
+    let waited_ms: Vec<u128> = results.iter().filter_map(|r| r.split_whitespace().nth(1)?.parse().ok()).collect();
+    let slowest = waited_ms.iter().copied().max().unwrap_or(0);
+    // Within the lease time, plus slack for a shared 2-core machine.
+    assert!(slowest < lease.as_millis() + 3_000, "recovery took {slowest} ms with a {} ms lease", lease.as_millis());
+    // Let the killed holder's delayed request finish at the mock before counting.
+    std::thread::sleep(Duration::from_millis(100));
+    let total = env.mock.counters().token_requests_total;
+    assert!(total <= 2, "at most one token request beyond the dead holder's: {total}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// File store
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_eight_processes_on_an_expired_token_make_one_token_request() {
+    let path = scratch("eight").join("tokens.json");
+    eight_processes_refresh_once(&format!("file://{}", path.display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_killed_lease_holder_blocks_nobody() {
+    let path = scratch("killed").join("tokens.json");
+    killed_holder_does_not_block(&format!("file://{}", path.display()), Duration::from_secs(10)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_concurrent_writers_never_corrupt_or_lose_entries() {
+    let dir = scratch("writers");
+    let path = dir.join("tokens.json");
+    let url = format!("file://{}", path.display());
+    for round in 0..20 {
+        let go = dir.join(format!("go-{round}"));
+        let workers: Vec<Child> = (0..4)
+            .map(|w| {
+                spawn_worker(&[
+                    ("ZW_MODE", "write".into()),
+                    ("ZW_STORE", url.clone()),
+                    ("ZW_ACCOUNTS", "https://accounts.zoho.com".into()),
+                    ("ZW_ID", format!("r{round}w{w}")),
+                    ("ZW_GO", go.display().to_string()),
+                ])
+            })
+            .collect();
+        std::fs::write(&go, b"go").expect("go");
+        for w in workers {
+            worker_result(w);
+        }
+        let text = std::fs::read_to_string(&path).expect("store file");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("the file always parses");
+        let n = v["entries"].as_object().map(|m| m.len()).unwrap_or(0);
+        assert_eq!(n, (round + 1) * 4 * 5, "no entry lost after round {round}");
+    }
+    let listed = FileStore::new(&path).list().await.expect("list");
+    assert_eq!(listed.len(), 400);
+    assert!(listed.iter().all(|i| i.has_refresh_token && i.label.is_some()));
+}
+
+#[tokio::test]
+async fn file_store_persists_tokens_without_secrets_unless_asked() {
+    let env = Env::start().await;
+    let dir = scratch("persist").join("nested").join("deeper");
+    let path = dir.join("tokens.json");
+    let url = format!("file://{}", path.display());
+    let rt = env.refresh_token(SCOPES);
+    let build = || Client::builder(env.app(), rt.clone()).token_store_url(url.clone()).build().expect("client");
+    let first = build().access_token().await.expect("token");
+    assert_eq!(env.refreshes(), 1);
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600, "the store file is private");
+        assert_eq!(mode(&dir), 0o700, "a created parent folder is private");
+    }
+    let text = std::fs::read_to_string(&path).expect("file");
+    assert!(text.contains(first.secret()), "the access token is what the file is for");
+    assert!(!text.contains(&rt), "the refresh token is not stored unless asked");
+    assert!(!text.contains(zoho_mock::DEFAULT_CLIENT_SECRET), "the client secret is never stored");
+
+    // A client in another process would read the file; a new store object shows the same.
+    let second =
+        Client::builder(env.app(), rt.clone()).token_store(Arc::new(FileStore::new(&path))).build().expect("client");
+    assert_eq!(second.access_token().await.expect("token"), first);
+    assert_eq!(env.refreshes(), 1, "the second client used the stored token");
+
+    second.save_refresh_token(Some("user@example.com")).await.expect("save");
+    let text = std::fs::read_to_string(&path).expect("file");
+    assert!(text.contains(&rt), "saved on request");
+    assert!(!text.contains(zoho_mock::DEFAULT_CLIENT_SECRET));
+    let listed = second.store().list().await.expect("list");
+    assert_eq!(listed.len(), 1);
+    let id = &listed[0];
+    assert_eq!(id.key, *second.store_key());
+    assert_eq!(id.label.as_deref(), Some("user@example.com"));
+    assert!(id.has_refresh_token);
+    assert_eq!(id.refreshes.len(), 1);
+    assert!(!format!("{listed:?}").contains(first.secret()) && !format!("{listed:?}").contains(&rt));
+    assert_eq!(
+        second.store().load_refresh_token(&id.key).await.expect("load").map(|r| r.secret().to_string()),
+        Some(rt)
+    );
+    assert!(second.store().delete(&id.key).await.expect("delete"));
+    assert!(second.store().list().await.expect("list").is_empty());
+}
+
+#[tokio::test]
+async fn corrupt_foreign_and_newer_files_are_never_overwritten() {
+    let dir = scratch("corrupt");
+    let key = StoreKey::new("https://accounts.zoho.com", "1000.C", &RefreshToken::new("1000.r"));
+
+    // Truncated store file: kept aside under a new name, the operation says so, then the
+    // store starts empty.
+    let path = dir.join("truncated.json");
+    let truncated = r#"{"format":"zoho-oauth-token-store","version":1,"entries":{"zoho-oauth:v1:ab"#;
+    std::fs::write(&path, truncated).expect("write");
+    let store = FileStore::new(&path);
+    let err = store.put(&key, token("1000.a", 1)).await.expect_err("corrupt");
+    assert_eq!(err.code(), ErrorCode::Store);
+    assert!(err.to_string().contains("kept aside"), "{err}");
+    let aside: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.display().to_string().contains("truncated.json.corrupt-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "kept aside once");
+    assert_eq!(std::fs::read_to_string(&aside[0]).expect("aside"), truncated, "kept byte for byte");
+    store.put(&key, token("1000.a", 1)).await.expect("a fresh store works");
+    assert!(store.get(&key).await.expect("get").is_some());
+
+    // A foreign file (valid JSON, or not JSON at all) and a newer schema: errors, untouched.
+    for (name, body) in [
+        ("package.json", r#"{"name":"app","version":"1.0.0"}"#),
+        ("notes.txt", "not json at all"),
+        ("newer.json", r#"{"format":"zoho-oauth-token-store","version":99,"entries":{}}"#),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, body).expect("write");
+        let store = FileStore::new(&path);
+        let err = store.put(&key, token("1000.a", 1)).await.expect_err("refused");
+        assert_eq!(err.code(), ErrorCode::Store, "{name}");
+        assert!(err.hint().is_some_and(|h| !h.is_empty()), "{name}: a hint");
+        assert!(store.get(&key).await.is_err(), "{name}: reads refuse too");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), body, "{name} was left untouched");
+    }
+}
+
+#[test]
+fn store_urls_are_parsed_with_clear_errors() {
+    assert!(open_store("memory://").is_ok());
+    assert!(open_store("file:///tmp/zoho/tokens.json").is_ok());
+    assert!(open_store("redis://127.0.0.1:6379/0?prefix=app:&timeout_ms=500").is_ok());
+    assert!(open_store("rediss://user:pw@redis.example:6380/1").is_ok());
+    for bad in [
+        "file://tokens.json",
+        "file:///tmp/dir/",
+        "redis://",
+        "redis://127.0.0.1:6379/0?timeout_ms=zero",
+        "postgres://db/x",
+        "s3://bucket/key",
+    ] {
+        let err = open_store(bad).err().unwrap_or_else(|| panic!("{bad} must be refused"));
+        assert_eq!(err.code(), ErrorCode::Config, "{bad}");
+        assert!(err.hint().is_some(), "{bad}");
+    }
+    let err = open_store("redis://user:hunter2@127.0.0.1:1/0?timeout_ms=abc").err().map(|e| e.to_string());
+    assert!(!err.unwrap_or_default().contains("hunter2"), "no password in errors");
+}
+
+#[tokio::test]
+async fn zoho_sdk_csv_import_lets_a_client_start_without_a_new_grant_code() {
+    let env = Env::start().await;
+    let rt = env.refresh_token(SCOPES);
+    let csv = format!(
+        "id,user_mail,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url\n\
+         1,user@example.com,{},{},{rt},,,,\n",
+        zoho_mock::DEFAULT_CLIENT_ID,
+        zoho_mock::DEFAULT_CLIENT_SECRET
+    );
+    let rows = import_zoho_sdk_csv(&csv).expect("parse");
+    assert_eq!(rows.len(), 1);
+    let path = scratch("import").join("tokens.json");
+    let store: Arc<dyn TokenStore> = Arc::new(FileStore::new(&path));
+    let key = rows[0].save_to(store.as_ref(), &env.url()).await.expect("import");
+    assert!(!std::fs::read_to_string(&path).expect("file").contains(zoho_mock::DEFAULT_CLIENT_SECRET));
+
+    // Build a client from what the store holds: the refresh token comes from the store.
+    let listed = store.list().await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].label.as_deref(), Some("user@example.com"));
+    let stored_rt = store.load_refresh_token(&key).await.expect("load").expect("saved by import");
+    let client = Client::builder(env.app(), stored_rt).token_store(store.clone()).build().expect("client");
+    let r = client.get("/crm/v8/Leads").send().await.expect("call");
+    assert_eq!(r.status(), 200);
+    assert_eq!(env.mock.counters().token_requests_for("authorization_code"), 0, "no grant code spent");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis store
+
+/// `REDIS_URL`, or None (skip) when unset; with `ZOHO_REQUIRE_REDIS=1` a missing Redis fails.
+fn redis_url() -> Option<String> {
+    match std::env::var("REDIS_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            assert!(
+                std::env::var("ZOHO_REQUIRE_REDIS").as_deref() != Ok("1"),
+                "ZOHO_REQUIRE_REDIS=1 but REDIS_URL is not set"
+            );
+            eprintln!("skipped: REDIS_URL is not set");
+            None
+        }
+    }
+}
+
+/// The Redis URL with a prefix of its own, so tests never see each other's keys.
+fn redis_store_url(base: &str, name: &str) -> String {
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}prefix=test-{name}-{}-{}:", std::process::id(), rand_u32())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_eight_processes_on_an_expired_token_make_one_token_request() {
+    let Some(base) = redis_url() else { return };
+    eight_processes_refresh_once(&redis_store_url(&base, "eight")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_lease_holder_blocks_nobody_past_the_lease() {
+    let Some(base) = redis_url() else { return };
+    killed_holder_does_not_block(&redis_store_url(&base, "killed"), Duration::from_secs(2)).await;
+}
+
+#[tokio::test]
+async fn redis_fencing_lease_release_list_and_delete() {
+    let Some(base) = redis_url() else { return };
+    let url = redis_store_url(&base, "fence");
+    let store = RedisStore::from_url(&url).expect("store");
+    let key = StoreKey::new("https://accounts.zoho.eu", "1000.F", &RefreshToken::new("1000.rt-fence"));
+    let ttl = Duration::from_secs(30);
+
+    let a = store.try_lease(&key, "holder-a", ttl, 0).await.expect("lease").expect("free");
+    assert_eq!(store.try_lease(&key, "holder-b", ttl, 0).await.expect("lease"), None, "held by a");
+    // a's lease expires (simulated by deleting the key, as Redis would after PX).
+    let prefix = url.split("prefix=").nth(1).expect("prefix");
+    let raw = redis::Client::open(base.as_str()).expect("client");
+    let mut c = raw.get_multiplexed_async_connection().await.expect("connect");
+    let lease_key = format!("{prefix}{{{}}}:lease", key.as_str());
+    let _: i64 = redis::cmd("DEL").arg(&lease_key).query_async(&mut c).await.expect("del");
+    let b = store.try_lease(&key, "holder-b", ttl, 0).await.expect("lease").expect("free again");
+    assert!(b > a, "fences increase");
+    assert!(store.put_fenced(&key, token("1000.from-b", 4_000_000_000_000), b).await.expect("put"));
+    assert!(
+        !store.put_fenced(&key, token("1000.from-a", 4_000_000_000_000), a).await.expect("put"),
+        "stale holder refused"
+    );
+    assert_eq!(store.get(&key).await.expect("get").map(|t| t.access_token), Some(AccessToken::new("1000.from-b")));
+
+    // Release is compare-and-delete: a cannot release b's lease.
+    store.release_lease(&key, "holder-a").await.expect("release");
+    assert_eq!(store.try_lease(&key, "holder-c", ttl, 0).await.expect("lease"), None);
+    store.release_lease(&key, "holder-b").await.expect("release");
+    assert!(store.try_lease(&key, "holder-c", ttl, 0).await.expect("lease").is_some());
+
+    // Compare-and-invalidate.
+    assert!(!store.invalidate_if(&key, &AccessToken::new("1000.other")).await.expect("inv"));
+    assert!(store.invalidate_if(&key, &AccessToken::new("1000.from-b")).await.expect("inv"));
+    assert!(store.get(&key).await.expect("get").is_none());
+
+    // Budget, cooldown, refresh token on request, list without secrets, delete.
+    for i in 0..3 {
+        store.record_refresh(&key, 1_000 + i, Duration::from_secs(600)).await.expect("record");
+    }
+    assert_eq!(
+        store.refresh_history(&key, 2_000, Duration::from_secs(600)).await.expect("hist"),
+        vec![1_000, 1_001, 1_002]
+    );
+    store.set_cooldown(&key, 9_999).await.expect("cooldown");
+    assert_eq!(store.cooldown_until(&key).await.expect("cooldown"), Some(9_999));
+    assert!(store.load_refresh_token(&key).await.expect("load").is_none(), "not stored unless asked");
+    store.save_refresh_token(&key, &RefreshToken::new("1000.rt-fence"), Some("fence@example.com")).await.expect("save");
+    let listed = store.list().await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].key, key);
+    assert_eq!(listed[0].label.as_deref(), Some("fence@example.com"));
+    assert_eq!(listed[0].refreshes.len(), 3);
+    assert!(!format!("{listed:?}").contains("1000.rt-fence"));
+    assert!(store.delete(&key).await.expect("delete"));
+    assert!(store.list().await.expect("list").is_empty());
+}
+
+/// A `redis-server` of the test's own on a free port, so the test can stop and restart it.
+struct OwnRedis {
+    port: u16,
+    child: Option<Child>,
+    dir: PathBuf,
+}
+
+impl OwnRedis {
+    fn start(port: Option<u16>, dir: Option<PathBuf>) -> Option<OwnRedis> {
+        let port = port.unwrap_or_else(|| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .expect("free port")
+        });
+        let dir = dir.unwrap_or_else(|| scratch("redis"));
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let until = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < until, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(OwnRedis { port, child: Some(child), dir })
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_outage_is_a_store_error_never_a_refresh_storm() {
+    if redis_url().is_none() {
+        return;
+    }
+    let Some(mut redis) = OwnRedis::start(None, None) else {
+        panic!("redis-server is not on PATH although REDIS_URL is set");
+    };
+    let env = Env::start().await;
+    let url = format!("redis://127.0.0.1:{}/0?timeout_ms=300", redis.port);
+    let client = Client::builder(env.app(), env.refresh_token(SCOPES)).token_store_url(url).build().expect("client");
+    let first = client.access_token().await.expect("token");
+    assert_eq!(env.refreshes(), 1);
+
+    redis.stop();
+    // While the cached token is fresh, Redis being down changes nothing.
+    assert_eq!(client.access_token().await.expect("cached"), first);
+    assert_eq!(client.get("/crm/v8/Leads").send().await.expect("call").status(), 200);
+
+    // Once it needs a refresh, every caller gets a store error and Zoho sees no request.
+    env.mock.advance_clock(Duration::from_secs(3_600));
+    for _ in 0..20 {
+        let err = client.access_token().await.expect_err("store down");
+        assert_eq!(err.code(), ErrorCode::Store);
+        assert!(err.hint().is_some_and(|h| h.contains("Redis")), "{err}");
+    }
+    assert_eq!(env.refreshes(), 1, "no refresh without the shared lease and budget");
+
+    // Redis back (empty: no persistence): one refresh, then the cache again.
+    let dir = redis.dir.clone();
+    let _redis = OwnRedis::start(Some(redis.port), Some(dir)).expect("restart");
+    let mut ok = None;
+    for _ in 0..50 {
+        match client.access_token().await {
+            Ok(t) => {
+                ok = Some(t);
+                break;
+            }
+            Err(e) => {
+                assert_eq!(e.code(), ErrorCode::Store);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    let second = ok.expect("recovers once Redis is back");
+    assert_ne!(second, first);
+    assert_eq!(client.access_token().await.expect("cached"), second);
+    assert_eq!(env.refreshes(), 2, "exactly one refresh after the outage, within the budget");
+}
