@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The main demo: a narrated walk through Zoho's OAuth quirks against the built-in fake Zoho.
-# No credentials and no network beyond loopback. Needs only the Rust toolchain.
+# The main demo: `zoho-oauth demo` exchanges a self-client grant code, calls CRM, lets the token
+# expire and refreshes it transparently (once, for 20 concurrent callers), survives a 429 with
+# Retry-After and creates a Desk ticket, against the fake Zoho it starts in process. No
+# credentials and no network beyond loopback. Needs only the Rust toolchain.
 #
 #   ./scripts/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec cargo run --quiet --locked -p zoho-mock --example walkthrough
+exec cargo run --quiet --locked -p zoho-oauth-cli -- demo
