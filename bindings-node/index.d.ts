@@ -370,6 +370,11 @@ export declare class Client {
   tokenSet(options?: { force?: boolean; signal?: AbortSignal }): Promise<TokenSet>
   /** Revoke the refresh token at Zoho and drop the cached access token. */
   revoke(options?: SignalOption): Promise<void>
+  /**
+   * Keep this identity's refresh token in the token store (optionally labelled) so other
+   * processes and the `zoho-oauth` command can use it; stores never keep it unless asked.
+   */
+  saveRefreshToken(options?: { label?: string; signal?: AbortSignal }): Promise<void>
   /** Rate-limit headers of the last response that carried any. */
   rateLimits(): RateLimits
   /**

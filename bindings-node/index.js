@@ -687,6 +687,18 @@ class Client {
     await withSignal(o.signal, (c) => n.revoke(c))
   }
 
+  /**
+   * Keep this identity's refresh token in the token store (optionally labelled, for example
+   * with the user's email) so other processes and the `zoho-oauth` command can use it. Stores
+   * never keep a refresh token unless asked; the client secret never.
+   */
+  async saveRefreshToken(options) {
+    const o = checkKeys('saveRefreshToken options', options, new Set(['label', 'signal']))
+    if (o.label !== undefined && typeof o.label !== 'string') throw configError('label must be a string', 'pass { label: "user@example.com" } or nothing')
+    const n = this.#n
+    await withSignal(o.signal, (c) => n.saveRefreshToken(o.label, c))
+  }
+
   /** Rate-limit headers of the last response that carried any. */
   rateLimits() {
     return this.#n.rateLimits()

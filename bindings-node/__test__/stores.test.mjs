@@ -54,6 +54,19 @@ test('the Redis store is shared with another process', async (t) => {
   await withMock((env) => sharedByAnotherProcess(env, `${base}?prefix=node-${randomUUID()}:`))
 })
 
+test('the refresh token is stored only when asked', () =>
+  withMock(async (env) => {
+    const path = join(mkdtempSync(join(tmpdir(), 'zoho-node-')), 'tokens.json')
+    const refreshToken = env.refreshToken(['ZohoCRM.modules.ALL'])
+    const c = env.client({ refreshToken, tokenStore: `file://${path}` })
+    await c.accessToken()
+    assert.ok(!readFileSync(path, 'utf8').includes(refreshToken))
+    await c.saveRefreshToken({ label: 'user@example.com' })
+    const text = readFileSync(path, 'utf8')
+    assert.ok(text.includes(refreshToken) && text.includes('user@example.com'))
+    await assert.rejects(c.saveRefreshToken({ label: 42 }), (e) => e instanceof ConfigError)
+  }))
+
 test('bad store URLs are config errors with a hint', () =>
   withMock(async (env) => {
     for (const tokenStore of ['file://tokens.json', 'redis://', 'mongodb://localhost/x']) {

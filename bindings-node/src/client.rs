@@ -246,6 +246,19 @@ impl NativeClient {
         spawn(env, cancel, self.logger.as_ref(), fut, |()| Ok(()))
     }
 
+    /// Keep this identity's refresh token in the token store, with an optional label.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn save_refresh_token<'e>(
+        &self,
+        env: &'e Env,
+        label: Option<String>,
+        cancel: Option<&CancelToken>,
+    ) -> Result<Object<'e>> {
+        let c = self.client.clone();
+        let fut = async move { c.save_refresh_token(label.as_deref()).await };
+        spawn(env, cancel, self.logger.as_ref(), fut, |()| Ok(()))
+    }
+
     /// Rate-limit headers from the last response that carried any.
     #[napi]
     pub fn rate_limits(&self) -> RateLimitInfo {

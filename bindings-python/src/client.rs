@@ -448,6 +448,15 @@ impl Client {
         block_on(py, async move { c.revoke().await })?.py_err(py)
     }
 
+    /// Keep this identity's refresh token in the token store (with an optional label such as
+    /// the user's email), so other processes and the `zoho-oauth` command can use it. Stores
+    /// never keep a refresh token unless asked; the client secret never.
+    #[pyo3(signature = (label = None))]
+    fn save_refresh_token(&self, py: Python<'_>, label: Option<String>) -> PyResult<()> {
+        let c = self.shared.get(py)?;
+        block_on(py, async move { c.save_refresh_token(label.as_deref()).await })?.py_err(py)
+    }
+
     /// Rate-limit headers of the last response that carried any: `credits_remaining`,
     /// `retry_after` (seconds) and `status`.
     fn rate_limits<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -659,6 +668,13 @@ impl AsyncClient {
     fn revoke<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let c = self.shared.get(py)?;
         into_py_future(py, async move { c.revoke().await })
+    }
+
+    /// Awaitable: keep the refresh token in the token store; see `Client.save_refresh_token()`.
+    #[pyo3(signature = (label = None))]
+    fn save_refresh_token<'py>(&self, py: Python<'py>, label: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.shared.get(py)?;
+        into_py_future(py, async move { c.save_refresh_token(label.as_deref()).await })
     }
 
     /// Rate-limit headers of the last response that carried any; see `Client.rate_limits()`.

@@ -48,6 +48,18 @@ def test_file_store_is_shared_with_another_process(mock_zoho: MockZoho, tmp_path
     assert "mock-self-secret" not in text, "the client secret is never stored"
 
 
+def test_refresh_token_is_stored_only_when_asked(mock_zoho: MockZoho, tmp_path: Path) -> None:
+    path = tmp_path / "tokens.json"
+    rt = str(mock_zoho.mint_refresh_token(["ZohoCRM.modules.ALL"])["refresh_token"])
+    with mock_zoho.client(rt, token_store=f"file://{path}") as c:
+        c.access_token()
+        assert rt not in path.read_text()
+        c.save_refresh_token("user@example.com")
+    text = path.read_text()
+    assert rt in text and "user@example.com" in text
+    assert "mock-self-secret" not in text
+
+
 def test_redis_store_is_shared_with_another_process(mock_zoho: MockZoho) -> None:
     base = os.environ.get("REDIS_URL")
     if not base:
