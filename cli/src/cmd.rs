@@ -343,39 +343,14 @@ async fn import(s: &Settings, file: &std::path::Path) -> Outcome {
 }
 
 async fn mock(port: u16, dcs: Vec<String>) -> Outcome {
-    let config = zoho_mock::MockConfig { dcs, port, settings: zoho_mock::Settings::default() };
-    let mock = zoho_mock::MockZoho::start(config)
-        .await
-        .map_err(|e| Failure::Other(format!("cannot start the fake Zoho: {e}")))?;
-    println!("{}", mock.base_url());
     eprintln!(
-        "fake Zoho listening; try: ZOHO_ACCOUNTS_URL={} ZOHO_CLIENT_ID={} ZOHO_CLIENT_SECRET={} zoho-oauth …",
-        mock.base_url(),
+        "fake Zoho starting; point the command at it with ZOHO_ACCOUNTS_URL=<the URL below> ZOHO_CLIENT_ID={} ZOHO_CLIENT_SECRET={}",
         zoho_mock::DEFAULT_CLIENT_ID,
         zoho_mock::DEFAULT_CLIENT_SECRET
     );
-    eprintln!(
-        "mint a grant code: curl -s -XPOST {}/__mock/codes -d '{{\"scopes\":[\"ZohoCRM.modules.ALL\"]}}'",
-        mock.base_url()
-    );
-    wait_for_signal().await;
-    mock.stop().await;
-    Ok(())
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-        }
-        _ => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
+    eprintln!("mint a grant code: curl -s -XPOST <URL>/__mock/codes -d '{{\"scopes\":[\"ZohoCRM.modules.ALL\"]}}'");
+    let config = zoho_mock::MockConfig { dcs, port, settings: zoho_mock::Settings::default() };
+    zoho_mock::serve_until_signal(config).await.map_err(|e| Failure::Other(format!("cannot start the fake Zoho: {e}")))
 }
 
 /// Open `url` in a browser when one is likely there; the URL is always printed too.

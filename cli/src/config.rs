@@ -18,10 +18,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use zoho_oauth::{ClientSecret, DataCenter, Error, OAuthApp, Result};
 
-/// The settings read from a config file. Unknown keys are an error, so a typo is not ignored.
-#[derive(Debug, Default, Deserialize)]
+/// The settings one source gives (the config file, or the flags and environment); each may be
+/// missing. In a config file, unknown keys are an error, so a typo is not ignored.
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileConfig {
+pub struct Values {
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     pub dc: Option<String>,
@@ -43,17 +44,12 @@ pub struct Settings {
     pub org_id: Option<String>,
 }
 
-/// What the flags and environment gave (clap already applied their precedence).
+/// What the flags and environment gave (clap already applied their precedence), and which
+/// config file to read.
 #[derive(Debug, Default, Clone)]
 pub struct Given {
     pub config: Option<PathBuf>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
-    pub dc: Option<String>,
-    pub token_store: Option<String>,
-    pub accounts_url: Option<String>,
-    pub api_domain: Option<String>,
-    pub org_id: Option<String>,
+    pub values: Values,
 }
 
 fn home_dir(var: &str, fallback: &str) -> Option<PathBuf> {
@@ -79,10 +75,10 @@ fn default_store() -> Result<String> {
     Ok(format!("file://{}", path.display()))
 }
 
-fn read_file(path: &Path, explicit: bool) -> Result<FileConfig> {
+fn read_file(path: &Path, explicit: bool) -> Result<Values> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(FileConfig::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(Values::default()),
         Err(e) => {
             return Err(Error::config(
                 format!("cannot read the config file {}: {e}", path.display()),
@@ -107,25 +103,26 @@ impl Given {
         };
         let file = match &path {
             Some(p) => read_file(p, explicit)?,
-            None => FileConfig::default(),
+            None => Values::default(),
         };
+        let given = self.values;
         let pick = |a: Option<String>, b: Option<String>| a.filter(|v| !v.trim().is_empty()).or(b);
-        let dc = match pick(self.dc, file.dc) {
+        let dc = match pick(given.dc, file.dc) {
             Some(code) => DataCenter::from_code(&code)?,
             None => DataCenter::Us,
         };
-        let token_store = match pick(self.token_store, file.token_store) {
+        let token_store = match pick(given.token_store, file.token_store) {
             Some(s) => s,
             None => default_store()?,
         };
         Ok(Settings {
-            client_id: pick(self.client_id, file.client_id),
-            client_secret: pick(self.client_secret, file.client_secret).map(ClientSecret::new),
+            client_id: pick(given.client_id, file.client_id),
+            client_secret: pick(given.client_secret, file.client_secret).map(ClientSecret::new),
             dc,
             token_store,
-            accounts_url: pick(self.accounts_url, file.accounts_url),
-            api_domain: pick(self.api_domain, file.api_domain),
-            org_id: pick(self.org_id, file.org_id),
+            accounts_url: pick(given.accounts_url, file.accounts_url),
+            api_domain: pick(given.api_domain, file.api_domain),
+            org_id: pick(given.org_id, file.org_id),
         })
     }
 }

@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use zoho_oauth::{Error, ErrorFamily};
 
-use crate::config::Given;
+use crate::config::{Given, Values};
 
 const EXIT_CODES: &str = "\
 Exit codes: 0 success, 2 usage, 3 configuration, 4 authorization, 5 rate limit or refresh budget,
@@ -88,13 +88,15 @@ impl Global {
     fn given(&self) -> Given {
         Given {
             config: self.config.clone(),
-            client_id: self.client_id.clone(),
-            client_secret: self.client_secret.clone(),
-            dc: self.dc.clone(),
-            token_store: self.token_store.clone(),
-            accounts_url: self.accounts_url.clone(),
-            api_domain: self.api_domain.clone(),
-            org_id: self.org_id.clone(),
+            values: Values {
+                client_id: self.client_id.clone(),
+                client_secret: self.client_secret.clone(),
+                dc: self.dc.clone(),
+                token_store: self.token_store.clone(),
+                accounts_url: self.accounts_url.clone(),
+                api_domain: self.api_domain.clone(),
+                org_id: self.org_id.clone(),
+            },
         }
     }
 }

@@ -277,3 +277,32 @@ impl MockZoho {
         }
     }
 }
+
+/// Serve `config` until SIGTERM or Ctrl-C, as `zoho-mock` and `zoho-oauth mock` do: prints the
+/// base URL as one line on stdout (for scripts to read), each data centre's URL on stderr, then
+/// waits and stops cleanly.
+pub async fn serve_until_signal(config: MockConfig) -> std::io::Result<()> {
+    let mock = MockZoho::start(config).await?;
+    println!("{}", mock.base_url());
+    for dc in mock.dcs() {
+        eprintln!("zoho-mock: {dc} accounts server and API domain at {}", mock.url(&dc).unwrap_or_default());
+    }
+    wait_for_signal().await;
+    mock.stop().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

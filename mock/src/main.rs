@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use zoho_mock::{MockConfig, MockZoho, Settings};
+use zoho_mock::{MockConfig, Settings};
 
 /// A faithful fake of Zoho Accounts and the Zoho product APIs, on 127.0.0.1.
 #[derive(Parser)]
@@ -46,33 +46,11 @@ async fn main() -> ExitCode {
         };
     }
     let config = MockConfig { dcs: args.dcs, port: args.port, settings };
-    let mock = match MockZoho::start(config).await {
-        Ok(m) => m,
+    match zoho_mock::serve_until_signal(config).await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("zoho-mock: cannot start: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    println!("{}", mock.base_url());
-    for dc in mock.dcs() {
-        eprintln!("zoho-mock: {dc} accounts server and API domain at {}", mock.url(&dc).unwrap_or_default());
-    }
-    wait_for_signal().await;
-    mock.stop().await;
-    ExitCode::SUCCESS
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-        }
-        _ => {
-            let _ = tokio::signal::ctrl_c().await;
+            ExitCode::from(2)
         }
     }
 }
