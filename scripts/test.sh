@@ -7,9 +7,9 @@
 # Steps: formatting, clippy (warnings are errors), the no-OpenSSL check, a Redis server of its
 # own (installed with apt-get when missing, stopped by PID at the end), every Rust test (the
 # mock's own tests, the core's tests against the mock over real HTTP, the file and Redis stores
-# with real worker processes), the Python package in a
+# with real worker processes, and every Rust example in examples/rust), the Python package in a
 # virtualenv of its own (.venv): native module, pytest, the examples, mypy --strict and stubtest;
-# the Node package: npm install, native addon, node --test, tsc --strict.
+# the Node package: npm install, native addon, node --test, tsc --strict, the examples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,7 +59,7 @@ redis-cli -h 127.0.0.1 -p "$redis_port" ping
 # Every language's store tests use this server; a missing one is a failure, not a skip.
 export REDIS_URL="redis://127.0.0.1:$redis_port/0" ZOHO_REQUIRE_REDIS=1
 
-step "cargo test (core and mock; the bindings are tested in their own languages)"
+step "cargo test (core, mock, the command and the Rust examples; the bindings are tested in their own languages)"
 cargo test --locked 2>&1 | tee target/test-rust.log
 # One closing line for the whole Rust run, summed over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
@@ -71,25 +71,41 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
   'pytest-asyncio>=0.23' 'mypy>=1.10' 'requests>=2.31' 'httpx>=0.27'
 VIRTUAL_ENV="$PWD/.venv" .venv/bin/maturin develop -q --locked -m bindings-python/Cargo.toml
 .venv/bin/python -m pytest -q bindings-python/tests
-# Every example runs as documented: against the in-process fake Zoho when no credentials are set.
-for example in bindings-python/examples/*.py; do
+# Every example runs as documented: with no ZOHO_* variable set it starts the fake Zoho itself and
+# asserts what it shows (the Rust ones run in `cargo test`: examples/rust/tests/examples.rs).
+no_zoho=(env)
+for var in $(compgen -e | grep '^ZOHO_' || true); do no_zoho+=(-u "$var"); done
+for example in examples/python/*.py; do
   echo "example: $example"
-  env -u ZOHO_CLIENT_ID -u ZOHO_REFRESH_TOKEN .venv/bin/python "$example" >/dev/null
+  "${no_zoho[@]}" .venv/bin/python "$example" >/dev/null
 done
 (
   cd bindings-python
-  ../.venv/bin/mypy --strict python/zoho_oauth tests examples
+  ../.venv/bin/mypy --strict python/zoho_oauth tests ../examples/python
   # The hand-written stubs must match what the native module really exports.
   ../.venv/bin/python -m mypy.stubtest zoho_oauth._native
 )
+.venv/bin/python scripts/check-quickstart.py
 
-step "Node: npm install, native addon, node --test, tsc --strict"
+step "Node: npm install, native addon, node --test, tsc --strict, the examples"
 (
   cd bindings-node
   npm install --no-audit --no-fund --loglevel=error
   npx napi build --platform --js native.js --dts native.d.ts
   node --test __test__/
   npm run --silent typecheck
+)
+(
+  # The examples import 'zoho-oauth' as an application would: a file: dependency on bindings-node.
+  cd examples/node
+  ZOHO_OAUTH_SKIP_BUILD=1 npm install --no-package-lock --no-audit --no-fund --loglevel=error
+  for example in *.mjs; do
+    echo "example: examples/node/$example"
+    "${no_zoho[@]}" node "$example" >/dev/null
+  done
+  # Type-checked against index.d.ts as plain JavaScript (JSDoc where a literal needs a type).
+  ../../bindings-node/node_modules/.bin/tsc --noEmit --skipLibCheck --allowJs --checkJs --module nodenext --moduleResolution nodenext \
+    --target es2022 --typeRoots ../../bindings-node/node_modules/@types --types node ./*.mjs
 )
 
 step "all checks passed in $((SECONDS - started)) s"

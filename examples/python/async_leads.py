@@ -1,10 +1,17 @@
 """Fetch CRM leads and the current user concurrently with zoho_oauth.AsyncClient.
 
-Run:
-    ZOHO_CLIENT_ID=1000.XXXX ZOHO_CLIENT_SECRET=... ZOHO_REFRESH_TOKEN=1000.xxx ZOHO_DC=eu \\
-        python bindings-python/examples/async_leads.py
+Run against the built-in fake Zoho (no account needed; asserts what it prints):
 
-Reads the same variables as crm_leads.py; without them it runs against zoho_oauth.testing.MockZoho.
+    python examples/python/async_leads.py
+
+Run against Zoho:
+
+    ZOHO_CLIENT_ID=1000.XXXX ZOHO_CLIENT_SECRET=... ZOHO_REFRESH_TOKEN=1000.xxx ZOHO_DC=eu \\
+        python examples/python/async_leads.py
+
+Reads ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN, ZOHO_DC (default us) and optionally
+ZOHO_TOKEN_STORE, ZOHO_ACCOUNTS_URL and ZOHO_API_DOMAIN (see AsyncClient.from_env). Without
+ZOHO_CLIENT_ID it runs against zoho_oauth.testing.MockZoho, started in this process.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ async def snapshot(client: AsyncClient) -> Dict[str, Any]:
 
 
 async def main() -> None:
-    if os.environ.get("ZOHO_REFRESH_TOKEN"):
+    if os.environ.get("ZOHO_CLIENT_ID"):
         async with AsyncClient.from_env() as client:
             print(await snapshot(client))
     else:
