@@ -32,13 +32,16 @@ struct ClientOptions<'a> {
     max_retries: i64,
     max_concurrency: Option<i64>,
     allow_hosts: Option<Vec<String>>,
+    initial_token: Option<zoho_oauth::TokenSet>,
     mock_clock: Option<&'a MockServer>,
 }
 
 fn build_client(py: Python<'_>, o: ClientOptions<'_>) -> PyResult<zoho_oauth::Client> {
     // A Zoho accounts server names the user's DC (the callback's `accounts-server`); anything
     // else (a proxy, the mock on loopback) overrides the home DC's accounts server.
-    let zoho_server = o.accounts_url.filter(|u| DataCenter::from_accounts_url(u).is_ok());
+    // With tokens from an exchange and no accounts_url, the tokens name the user's accounts server.
+    let token_server = o.initial_token.as_ref().map(|t| t.accounts_server.as_str());
+    let zoho_server = o.accounts_url.or(token_server).filter(|u| DataCenter::from_accounts_url(u).is_ok());
     let app = build_app(
         py,
         AppOptions {
@@ -77,6 +80,9 @@ fn build_client(py: Python<'_>, o: ClientOptions<'_>) -> PyResult<zoho_oauth::Cl
     }
     for h in o.allow_hosts.unwrap_or_default() {
         b = b.allow_host(h);
+    }
+    if let Some(t) = o.initial_token {
+        b = b.initial_token(t);
     }
     b.build().py_err(py)
 }
@@ -281,8 +287,9 @@ fn adapter<'py>(py: Python<'py>, factory: &str, client: Bound<'py, PyAny>) -> Py
 /// `redis://host:6379/0` for a fleet), `accounts_url` (the user's accounts server from the callback, or
 /// an explicit override such as the mock), `api_domain` (explicit base URL of relative paths),
 /// `refresh_margin` (seconds before expiry to refresh, 300), `timeout` (seconds per attempt,
-/// 30), `max_retries` (3), `max_concurrency` (requests in flight, unlimited) and `allow_hosts`
-/// (more origins the token may be sent to).
+/// 30), `max_retries` (3), `max_concurrency` (requests in flight, unlimited), `allow_hosts`
+/// (more origins the token may be sent to) and `initial_token` (the `TokenSet` of a code
+/// exchange, used until it expires so no refresh is spent; its accounts server is the user's).
 ///
 /// After `os.fork()` the child must create its own client: a client inherited from the parent
 /// raises `ConfigError` on any call that needs the network.
@@ -296,7 +303,7 @@ impl Client {
     #[new]
     #[pyo3(signature = (*, client_id, client_secret, refresh_token, dc = "us", token_store = "memory://",
         accounts_url = None, api_domain = None, refresh_margin = 300.0, timeout = 30.0, max_retries = 3,
-        max_concurrency = None, allow_hosts = None, _mock_clock = None))]
+        max_concurrency = None, allow_hosts = None, initial_token = None, _mock_clock = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -312,6 +319,7 @@ impl Client {
         max_retries: i64,
         max_concurrency: Option<i64>,
         allow_hosts: Option<Vec<String>>,
+        initial_token: Option<PyRef<'_, TokenSet>>,
         _mock_clock: Option<PyRef<'_, MockServer>>,
     ) -> PyResult<Self> {
         let c = build_client(
@@ -329,6 +337,7 @@ impl Client {
                 max_retries,
                 max_concurrency,
                 allow_hosts,
+                initial_token: initial_token.map(|t| t.inner.clone()),
                 mock_clock: _mock_clock.as_deref(),
             },
         )?;
@@ -516,7 +525,7 @@ impl AsyncClient {
     #[new]
     #[pyo3(signature = (*, client_id, client_secret, refresh_token, dc = "us", token_store = "memory://",
         accounts_url = None, api_domain = None, refresh_margin = 300.0, timeout = 30.0, max_retries = 3,
-        max_concurrency = None, allow_hosts = None, _mock_clock = None))]
+        max_concurrency = None, allow_hosts = None, initial_token = None, _mock_clock = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -532,6 +541,7 @@ impl AsyncClient {
         max_retries: i64,
         max_concurrency: Option<i64>,
         allow_hosts: Option<Vec<String>>,
+        initial_token: Option<PyRef<'_, TokenSet>>,
         _mock_clock: Option<PyRef<'_, MockServer>>,
     ) -> PyResult<Self> {
         let c = build_client(
@@ -549,6 +559,7 @@ impl AsyncClient {
                 max_retries,
                 max_concurrency,
                 allow_hosts,
+                initial_token: initial_token.map(|t| t.inner.clone()),
                 mock_clock: _mock_clock.as_deref(),
             },
         )?;

@@ -204,3 +204,15 @@ def test_async_flows_do_not_block_the_loop(mock_zoho: MockZoho) -> None:
 
     asyncio.run(main())
     assert mock_zoho.counters()["revocations"] == 1
+
+
+def test_a_client_seeded_with_exchanged_tokens_spends_no_refresh(mock_zoho: MockZoho) -> None:
+    tokens = mock_zoho.app().exchange_code(mock_zoho.mint_code(SCOPES)["code"])
+    assert tokens.refresh_token
+    c = mock_zoho.client(tokens.refresh_token, initial_token=tokens)
+    assert c.access_token() == tokens.access_token
+    assert c.get("/crm/v8/Leads").status == 200
+    assert mock_zoho.token_requests("refresh_token") == 0, "the exchange's token is used until it expires"
+    mock_zoho.advance_clock(3600)
+    assert c.access_token() != tokens.access_token
+    assert mock_zoho.token_requests("refresh_token") == 1

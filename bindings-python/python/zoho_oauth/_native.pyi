@@ -202,6 +202,7 @@ class Client:
         max_retries: int = 3,
         max_concurrency: Optional[int] = None,
         allow_hosts: Optional[Sequence[str]] = None,
+        initial_token: Optional[TokenSet] = None,
         _mock_clock: Optional[MockServer] = None,
     ) -> "Client": ...
     @staticmethod
@@ -318,6 +319,7 @@ class AsyncClient:
         max_retries: int = 3,
         max_concurrency: Optional[int] = None,
         allow_hosts: Optional[Sequence[str]] = None,
+        initial_token: Optional[TokenSet] = None,
         _mock_clock: Optional[MockServer] = None,
     ) -> "AsyncClient": ...
     @staticmethod
