@@ -50,6 +50,7 @@ def count_leads(app: OAuthApp, client_secret: str, tokens: TokenSet) -> int:
         dc=app.dc,
         accounts_url=tokens.accounts_server,
         api_domain=tokens.api_domain,
+        initial_token=tokens,  # the exchange's access token: no refresh spent until it expires
     ) as client:
         n = sum(1 for _ in client.paginate("/crm/v8/Leads"))
     print(f"{n} leads")

@@ -44,6 +44,7 @@ def on_callback(app: OAuthApp, client_secret: str, callback_url: str, state: str
         dc=app.dc,
         accounts_url=tokens.accounts_server,
         api_domain=tokens.api_domain,
+        initial_token=tokens,  # the exchange's access token: no refresh spent until it expires
     )
     me = client.get("/crm/v8/users", params={"type": "CurrentUser"}).raise_for_status().json()
     email = str(me["users"][0]["email"])
