@@ -9,7 +9,8 @@
 # mock's own tests, the core's tests against the mock over real HTTP, the file and Redis stores
 # with real worker processes, and every Rust example in examples/rust), the Python package in a
 # virtualenv of its own (.venv): native module, pytest, the examples, mypy --strict and stubtest;
-# the Node package: npm install, native addon, node --test, tsc --strict, the examples.
+# the Node package: npm install, native addon, node --test, tsc --strict, the examples; the
+# Kotlin package: regenerated bindings checked against the committed ones, Kotlin tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -107,5 +108,21 @@ step "Node: npm install, native addon, node --test, tsc --strict, the examples"
   ../../bindings-node/node_modules/.bin/tsc --noEmit --skipLibCheck --allowJs --checkJs --module nodenext --moduleResolution nodenext \
     --target es2022 --typeRoots ../../bindings-node/node_modules/@types --types node ./*.mjs
 )
+
+step "Kotlin (uniffi): generated bindings up to date, Kotlin tests against the mock"
+# A JDK and Debian's JNA; the Kotlin compiler (with kotlinx-coroutines) from the npm registry,
+# kept in target/kotlinc (Debian's kotlin 1.3 is too old for uniffi's output); the prebuilt
+# uniffi-bindgen from PyPI, the exact version of the uniffi crate (no bindgen to compile).
+if ! command -v javac >/dev/null 2>&1 || [ ! -f /usr/share/java/jna.jar ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless libjna-java >/dev/null
+fi
+if [ ! -x target/kotlinc/node_modules/kotlin-compiler/bin/kotlinc ]; then
+  npm install --prefix target/kotlinc --no-save --no-audit --no-fund --loglevel=error kotlin-compiler@2.4.20
+fi
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/python -m pip install -q --disable-pip-version-check 'uniffi-bindgen==0.31.0'
+bindings-uniffi/generate.sh --check
+bindings-uniffi/test-kotlin.sh
 
 step "all checks passed in $((SECONDS - started)) s"
