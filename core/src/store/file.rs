@@ -135,6 +135,30 @@ impl FileStore {
     }
 }
 
+/// The entries of a store file. On failure, says which entry is wrong without serde's message:
+/// that message quotes the offending value, which may be a token.
+fn parse_entries(mut v: serde_json::Value) -> std::result::Result<Records, String> {
+    let entries = match v.get_mut("entries").map(serde_json::Value::take) {
+        None | Some(serde_json::Value::Null) => return Ok(Records::new()),
+        Some(serde_json::Value::Object(m)) => m,
+        Some(_) => return Err("its \"entries\" is not an object".into()),
+    };
+    let mut out = Records::new();
+    for (id, entry) in entries {
+        match serde_json::from_value::<Record>(entry) {
+            Ok(r) => {
+                out.insert(id, r);
+            }
+            Err(_) => {
+                // Our keys are hashes; anything else is not echoed.
+                let shown = if id.starts_with("zoho-oauth:v1:") && id.len() <= 64 { id.as_str() } else { "an entry" };
+                return Err(format!("{shown} does not have the fields and types of a token entry"));
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
     Error::store(format!("{what} {}: {e}", path.display()))
 }
@@ -208,10 +232,7 @@ impl Inner {
                     ))
                     .with_hint("upgrade zoho-oauth, or point the token store at another file"));
                 }
-                match serde_json::from_value::<StoreFile>(v) {
-                    Ok(file) => Ok(file.entries),
-                    Err(e) => Err(self.keep_aside(&format!("its entries do not parse ({e})"))),
-                }
+                parse_entries(v).map_err(|why| self.keep_aside(&why))
             }
             Ok(_) => Err(self.foreign()),
             // Not JSON, but it carries our marker: one of ours, truncated or damaged.
