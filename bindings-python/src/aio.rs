@@ -70,7 +70,7 @@ impl Completer {
             // pool, never on a runtime worker. During interpreter shutdown there is no one left
             // to wake.
             zoho_oauth::runtime().spawn_blocking(move || {
-                let _ = Python::try_attach(|py| me.schedule(py));
+                crate::runtime::attach_unless_exiting(|py| me.schedule(py));
             });
         }
     }

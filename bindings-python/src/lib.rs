@@ -43,8 +43,10 @@ mod _native {
     use super::response::Response;
 
     #[pymodule_init]
-    fn init(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         logging::install();
+        let at_exit = pyo3::wrap_pyfunction!(super::runtime::_at_exit, m)?;
+        m.py().import("atexit")?.call_method1("register", (at_exit,))?;
         Ok(())
     }
 }

@@ -57,7 +57,7 @@ impl Subscriber for Bridge {
             Level::TRACE => 5,
         };
         // Never attach while the interpreter is shutting down; a log line is not worth a crash.
-        let _ = Python::try_attach(|py| {
+        crate::runtime::attach_unless_exiting(|py| {
             if let Err(e) = emit(py, level, &v) {
                 e.write_unraisable(py, None);
             }

@@ -5,12 +5,53 @@
 //! gets a fresh one); nothing here starts another.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+
+/// Set by an `atexit` hook: from then on no runtime thread attaches to Python.
+static EXITING: AtomicBool = AtomicBool::new(false);
+/// Runtime threads inside [`attach_unless_exiting`] (attached, or waiting for the GIL).
+static ATTACHING: AtomicUsize = AtomicUsize::new(0);
+
+/// Registered with `atexit` when the module loads; runs before the interpreter finalizes.
+///
+/// A thread still waiting for the GIL when finalization starts is ended by CPython with
+/// `pthread_exit`, which unwinds through pyo3's attach guard and aborts the process
+/// (`PyGILState_Release: thread state must be current`). So: forbid new attaches, then give the
+/// GIL up until every thread already on its way in has left again (bounded, in case one is
+/// stuck in Python code).
+#[pyfunction]
+pub(crate) fn _at_exit(py: Python<'_>) {
+    EXITING.store(true, Ordering::SeqCst);
+    py.detach(|| {
+        let until = std::time::Instant::now() + Duration::from_secs(2);
+        while ATTACHING.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+}
+
+/// Run `f` with the GIL from a runtime thread, unless the interpreter is exiting (then the work
+/// is dropped: nobody is left to see it, and the Python objects it holds are released through
+/// pyo3's pool instead of during finalization).
+pub(crate) fn attach_unless_exiting(f: impl FnOnce(Python<'_>)) {
+    // Announce first, then check: with [`_at_exit`] setting the flag first and then counting,
+    // either this thread sees the flag or the hook waits for it.
+    ATTACHING.fetch_add(1, Ordering::SeqCst);
+    if !EXITING.load(Ordering::SeqCst) {
+        let _ = Python::try_attach(|py| {
+            if !EXITING.load(Ordering::SeqCst) {
+                f(py)
+            }
+        });
+    }
+    ATTACHING.fetch_sub(1, Ordering::SeqCst);
+}
 
 /// How often a blocked sync call looks for a pending signal (Ctrl-C) on the main thread.
 const SIGNAL_POLL: Duration = Duration::from_millis(200);
