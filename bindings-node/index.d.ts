@@ -371,6 +371,11 @@ export declare class Client {
   /** Revoke the refresh token at Zoho and drop the cached access token. */
   revoke(options?: SignalOption): Promise<void>
   /**
+   * Drop the cached token only if it is still `accessToken` (compare-and-invalidate); resolves to
+   * whether it was dropped. For code that sees a dead-token 401 through its own HTTP library.
+   */
+  invalidate(accessToken: string, options?: SignalOption): Promise<boolean>
+  /**
    * Keep this identity's refresh token in the token store (optionally labelled) so other
    * processes and the `zoho-oauth` command can use it; stores never keep it unless asked.
    */

@@ -688,6 +688,18 @@ class Client {
   }
 
   /**
+   * Drop the cached token only if it is still `accessToken` (compare-and-invalidate): a late 401
+   * on an old token never discards a newer one. Resolves to whether it was dropped. For code
+   * that sends requests with its own HTTP library and sees the 401 itself.
+   */
+  async invalidate(accessToken, options) {
+    if (typeof accessToken !== 'string' || accessToken === '') throw configError('accessToken must be a non-empty string', 'pass the token that was rejected')
+    const o = checkKeys('invalidate options', options, new Set(['signal']))
+    const n = this.#n
+    return await withSignal(o.signal, (c) => n.invalidate(accessToken, c))
+  }
+
+  /**
    * Keep this identity's refresh token in the token store (optionally labelled, for example
    * with the user's email) so other processes and the `zoho-oauth` command can use it. Stores
    * never keep a refresh token unless asked; the client secret never.
