@@ -1,0 +1,128 @@
+//! Load: 10,000 authenticated GETs from 64 concurrent tasks through one `zoho_oauth::Client`
+//! against zoho-mock (in this process, loopback HTTP), while the access token expires twice:
+//! tokens live 100 s (mock setting), the client refreshes 10 s before expiry, and the mock's
+//! virtual clock jumps 101 s at 1/3 and 2/3 of the run, so requests in flight at a jump reach
+//! Zoho with a dead token (401, refreshed once, retried once) while the others find the cached
+//! token expired. Pass: 0 errors and exactly 2 refreshes during the run. Reports throughput and
+//! the process's peak RSS. (A jump longer than the 120 s request deadline would fail the requests
+//! in flight with `timeout`, correctly for that clock; hence short tokens instead of an hour's jump.)
+//!
+//! Run (release, as `cargo bench` builds): `cargo bench -p zoho-oauth --bench load`.
+//! The Python and Node versions are `bench/load/load.py` and `bench/load/load.mjs`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use zoho_mock::{MintCode, MockConfig, MockZoho};
+use zoho_oauth::clock::BoxFuture;
+use zoho_oauth::{Client, Clock, OAuthApp};
+
+const TOTAL: usize = 10_000;
+const TASKS: usize = 64;
+const TOKEN_TTL_SECS: u64 = 100;
+
+/// The mock's virtual clock: the client sees the jumps, backoff sleeps advance it.
+struct MockClock(Arc<MockZoho>);
+
+impl Clock for MockClock {
+    fn now_ms(&self) -> i64 {
+        self.0.now_ms()
+    }
+    fn sleep(&self, d: Duration) -> BoxFuture<'static, ()> {
+        let mock = self.0.clone();
+        Box::pin(async move {
+            mock.advance_clock(d);
+            tokio::task::yield_now().await;
+        })
+    }
+}
+
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` would pass other flags: run only for bench.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let mut config = MockConfig::default();
+        config.settings.access_token_ttl_secs = TOKEN_TTL_SECS;
+        let mock = Arc::new(MockZoho::start(config).await.expect("mock"));
+        let refresh_token = mock
+            .mint_refresh_token(MintCode::new(zoho_mock::DEFAULT_CLIENT_ID, &["ZohoCRM.modules.ALL"]))
+            .expect("refresh token")
+            .refresh_token;
+        let app = OAuthApp::builder(zoho_mock::DEFAULT_CLIENT_ID)
+            .client_secret(zoho_mock::DEFAULT_CLIENT_SECRET)
+            .accounts_url(mock.base_url())
+            .clock(Arc::new(MockClock(mock.clone())))
+            .build()
+            .expect("app");
+        let client = Client::builder(app, refresh_token)
+            .api_domain(mock.base_url())
+            .refresh_margin(Duration::from_secs(10))
+            .build()
+            .expect("client");
+        client.access_token().await.expect("first token");
+        let refreshes_before = mock.counters().token_requests_for("refresh_token");
+        let calls_before = mock.counters().api_calls_total();
+
+        let next = Arc::new(AtomicUsize::new(0));
+        let errors = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|_| {
+                let (client, mock, next, errors) = (client.clone(), mock.clone(), next.clone(), errors.clone());
+                tokio::spawn(async move {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= TOTAL {
+                            break;
+                        }
+                        if i == TOTAL / 3 || i == 2 * TOTAL / 3 {
+                            mock.advance_clock(Duration::from_secs(TOKEN_TTL_SECS + 1)); // the token expires
+                        }
+                        match client.get("/crm/v8/Leads").query(&[("per_page", "1")]).send().await {
+                            Ok(r) if r.status() == 200 => {}
+                            other => {
+                                if errors.fetch_add(1, Ordering::Relaxed) < 3 {
+                                    match other {
+                                        Ok(r) => eprintln!("request {i}: HTTP {} {}", r.status(), r.text()),
+                                        Err(e) => eprintln!("request {i}: {e}"),
+                                    }
+                                }
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("task");
+        }
+        let elapsed = started.elapsed();
+        let counters = mock.counters();
+        let refreshes = counters.token_requests_for("refresh_token") - refreshes_before;
+        let errors = errors.load(Ordering::Relaxed);
+        println!(
+            "rust load: {TOTAL} requests, {TASKS} tasks, {:.2} s, {:.0} req/s, errors {errors}, refreshes {refreshes}, \
+             API calls {} (401 retries {}), peak RSS {:.1} MiB",
+            elapsed.as_secs_f64(),
+            TOTAL as f64 / elapsed.as_secs_f64(),
+            counters.api_calls_total() - calls_before,
+            counters.api_calls_total() - calls_before - TOTAL as u64,
+            peak_rss_kib() as f64 / 1024.0
+        );
+        assert_eq!(errors, 0, "every request succeeds");
+        assert_eq!(refreshes, 2, "exactly one refresh per expiry");
+    });
+}
