@@ -15,6 +15,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+# Debian packages the tests need, installed only when missing (with sudo when not root).
+apt_install() {
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
 started=$SECONDS
 
 # napi always builds for an explicit --target; giving every tool the same one lets cargo, maturin
@@ -39,12 +46,7 @@ done
 echo "ok"
 
 step "Redis for the shared-store tests: install when missing, start on a free loopback port"
-if ! command -v redis-server >/dev/null 2>&1; then
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
-fi
+if ! command -v redis-server >/dev/null 2>&1; then apt_install redis-server; fi
 redis_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 mkdir -p target/redis
 redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
@@ -114,8 +116,7 @@ step "Kotlin (uniffi): generated bindings up to date, Kotlin tests against the m
 # kept in target/kotlinc (Debian's kotlin 1.3 is too old for uniffi's output); the prebuilt
 # uniffi-bindgen from PyPI, the exact version of the uniffi crate (no bindgen to compile).
 if ! command -v javac >/dev/null 2>&1 || [ ! -f /usr/share/java/jna.jar ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless libjna-java >/dev/null
+  apt_install openjdk-17-jdk-headless libjna-java
 fi
 if [ ! -x target/kotlinc/node_modules/kotlin-compiler/bin/kotlinc ]; then
   npm install --prefix target/kotlinc --no-save --no-audit --no-fund --loglevel=error kotlin-compiler@2.4.20
