@@ -249,7 +249,12 @@ impl NativeClient {
     /// Drop the cached token only if it is still `access_token` (compare-and-invalidate), so a
     /// late 401 on an old token never discards a newer one. Resolves to whether it was dropped.
     #[napi(ts_return_type = "Promise<boolean>")]
-    pub fn invalidate<'e>(&self, env: &'e Env, access_token: String, cancel: Option<&CancelToken>) -> Result<Object<'e>> {
+    pub fn invalidate<'e>(
+        &self,
+        env: &'e Env,
+        access_token: String,
+        cancel: Option<&CancelToken>,
+    ) -> Result<Object<'e>> {
         let c = self.client.clone();
         let fut = async move { c.invalidate(&zoho_oauth::AccessToken::new(access_token)).await };
         spawn(env, cancel, self.logger.as_ref(), fut, Ok)
