@@ -126,7 +126,7 @@ async fn client(g: &Global) -> Result<Client, Failure> {
     let app = s.app(ClientType::SelfClient)?;
     let mut b = match &g.refresh_token {
         Some(rt) => {
-            let b = Client::builder(app, RefreshToken::new(rt.trim()));
+            let b = Client::builder(app, RefreshToken::new(rt.trim())).token_store_url(&s.token_store);
             match &s.accounts_url {
                 Some(u) => b.accounts_server(u.clone()),
                 None => b,
@@ -141,7 +141,6 @@ async fn client(g: &Global) -> Result<Client, Failure> {
             Client::builder(app, rt).accounts_server(id.key.accounts_server().to_string()).token_store(store)
         }
     };
-    b = b.token_store_url(&s.token_store);
     if let Some(d) = &s.api_domain {
         b = b.api_domain(d.clone());
     }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use zoho_oauth::Clock;
 use zoho_oauth::clock::BoxFuture;
+use zoho_oauth::{Clock, SystemClock};
 
 /// A clock that advances the mock's virtual clock (`POST /__mock/clock/advance`) on every sleep
 /// and adds the same offset to its own reading, so both stay in step.
@@ -30,11 +30,7 @@ impl MockHttpClock {
 
 impl Clock for MockHttpClock {
     fn now_ms(&self) -> i64 {
-        let real = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        real + self.offset_ms.load(Ordering::Relaxed)
+        SystemClock.now_ms() + self.offset_ms.load(Ordering::Relaxed)
     }
 
     fn sleep(&self, d: Duration) -> BoxFuture<'static, ()> {

@@ -26,7 +26,7 @@ use tracing::warn;
 
 use super::record::{self, Record, Records};
 use super::{StoreKey, StoredIdentity, TokenStore, window_ms};
-use crate::clock::BoxFuture;
+use crate::clock::{BoxFuture, Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::secret::{AccessToken, RefreshToken};
 use crate::token::TokenSet;
@@ -68,8 +68,7 @@ impl FileStore {
     /// A store in the file at `path` (created on first write).
     pub fn new(path: impl Into<PathBuf>) -> Self {
         let path = path.into();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let sibling = |suffix: &str| path.with_file_name(format!("{name}{suffix}"));
+        let sibling = |suffix: &str| sibling(&path, "", suffix);
         FileStore {
             inner: Arc::new(Inner {
                 lock_path: sibling(".lock"),
@@ -159,6 +158,21 @@ fn parse_entries(mut v: serde_json::Value) -> std::result::Result<Records, Strin
     Ok(out)
 }
 
+/// `<prefix><file name><suffix>` next to `path` (lock file, lease folder, temp and corrupt copies).
+fn sibling(path: &Path, prefix: &str, suffix: &str) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!("{prefix}{name}{suffix}"))
+}
+
+/// Create `dir` and its missing parents with mode 0700.
+fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir).map_err(|e| io_error("could not create the folder", dir, e))
+}
+
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
     Error::store(format!("{what} {}: {e}", path.display()))
 }
@@ -188,11 +202,7 @@ impl Inner {
         if parent.is_dir() {
             return Ok(());
         }
-        let mut b = fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-        b.create(parent).map_err(|e| io_error("could not create the folder", parent, e))
+        create_private_dir(parent)
     }
 
     fn open_private(&self, path: &Path, create_new: bool) -> std::io::Result<File> {
@@ -250,12 +260,7 @@ impl Inner {
 
     /// Move a corrupt store file aside (never overwrite it) and say where it went.
     fn keep_aside(&self, why: &str) -> Error {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or_default();
-        let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let aside = self.path.with_file_name(format!("{name}.corrupt-{now}"));
+        let aside = sibling(&self.path, "", &format!(".corrupt-{}", SystemClock.now_ms()));
         match fs::rename(&self.path, &aside) {
             Ok(()) => {
                 warn!(target: "zoho_oauth", path = %self.path.display(), kept_as = %aside.display(), "corrupt token store kept aside");
@@ -277,8 +282,7 @@ impl Inner {
         let body =
             serde_json::to_vec_pretty(&StoreFile { format: FORMAT.into(), version: VERSION, entries: map.clone() })
                 .map_err(|e| Error::store(format!("could not encode the token store: {e}")))?;
-        let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let tmp = self.path.with_file_name(format!(".{name}.tmp-{}-{}", std::process::id(), rand::random::<u64>()));
+        let tmp = sibling(&self.path, ".", &format!(".tmp-{}-{}", std::process::id(), rand::random::<u64>()));
         let write = || -> std::io::Result<()> {
             let mut f = self.open_private(&tmp, true)?;
             f.write_all(&body)?;
@@ -311,11 +315,7 @@ impl Inner {
             // This process already holds it (the in-process flight lock serializes callers).
             return Ok(true);
         }
-        let mut b = fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-        b.create(&self.lease_dir).map_err(|e| io_error("could not create the folder", &self.lease_dir, e))?;
+        create_private_dir(&self.lease_dir)?;
         let path = self.lease_path(key);
         let file = self.open_private(&path, false).map_err(|e| io_error("could not open", &path, e))?;
         match file.try_lock() {

@@ -28,7 +28,7 @@ use tokio::sync::OnceCell;
 
 use super::record::TokenRecord;
 use super::{MAX_HISTORY, StoreKey, StoredIdentity, TokenStore, window_ms};
-use crate::clock::BoxFuture;
+use crate::clock::{BoxFuture, Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::secret::{AccessToken, RefreshToken};
 use crate::token::TokenSet;
@@ -247,7 +247,7 @@ impl RedisStore {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
+    SystemClock.now_ms()
 }
 
 impl TokenStore for RedisStore {
