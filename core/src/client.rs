@@ -1,10 +1,11 @@
 //! [`Client`]: one Zoho identity (app + refresh token + store) with a cached access token,
 //! single-flight refresh, the refresh budget, and authenticated requests.
 
-use std::collections::HashMap;
+mod refresh;
+
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwapOption;
 use std::time::Duration;
@@ -12,20 +13,22 @@ use std::time::Duration;
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use serde::Serialize;
 use tokio::sync::Semaphore;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 pub use reqwest::Method;
 
 use crate::clock::SharedClock;
 use crate::dc::{DataCenter, is_zoho_host, truncate};
 use crate::error::{Error, ErrorCode, Result};
-use crate::flows::{OAuthApp, is_loopback, normalize_server_url, random_token};
+use crate::flows::{OAuthApp, is_loopback, normalize_server_url};
 use crate::paginate::Paginator;
 use crate::response::{DEAD_TOKEN_CODES, RateLimits, Response};
 use crate::retry::{RetryPolicy, StatusClass, classify, is_idempotent};
 use crate::secret::{AccessToken, RefreshToken};
 use crate::store::{StoreKey, TokenStore, open_store};
-use crate::token::{THROTTLE_WINDOW, TokenSet};
+use crate::token::TokenSet;
+
+pub use refresh::{BACKOFF_CAP, BACKOFF_FIRST, STALE_FLOOR, TOKEN_RETRIES};
 
 /// Default refresh margin: a token is refreshed this long before it expires.
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(300);
@@ -35,16 +38,6 @@ pub const DEFAULT_REFRESH_BUDGET: u32 = 10;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a cross-process refresh lease lives if its holder dies (default).
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(60);
-/// How often a process waiting for another's refresh re-reads the store.
-const LEASE_POLL: Duration = Duration::from_millis(50);
-
-/// The outcome of waiting for the refresh lease.
-enum Lease {
-    /// We hold it, with this fencing number.
-    Taken(u64),
-    /// Another process refreshed meanwhile; here is its token.
-    TokenFromOther(Arc<TokenSet>),
-}
 
 /// The Zoho product a relative path belongs to; it picks the base URL (DESIGN "Base URL of a
 /// relative path").
@@ -78,25 +71,6 @@ impl FromStr for Product {
             )),
         }
     }
-}
-
-/// One in-process refresh lock per identity, shared by every client of that identity, so a
-/// client built per request still refreshes once.
-static FLIGHTS: LazyLock<Mutex<HashMap<StoreKey, Arc<tokio::sync::Mutex<()>>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-
-fn flight_lock(key: &StoreKey) -> Arc<tokio::sync::Mutex<()>> {
-    let mut map = FLIGHTS.lock().unwrap_or_else(|p| p.into_inner());
-    map.entry(key.clone()).or_default().clone()
-}
-
-/// The refresh-lease holder id of this process. In-process callers are already serialized by
-/// the flight lock, so the lease only has to exclude other processes; being per process (not
-/// per client) means a refresh cancelled mid-way never blocks the next client of the same
-/// identity in this process. The PID keeps a forked child distinct from its parent.
-fn lease_holder() -> String {
-    static RANDOM: LazyLock<String> = LazyLock::new(|| random_token(9));
-    format!("{}-{}", RANDOM.as_str(), std::process::id())
 }
 
 /// Scheme, host and port of an explicitly allowed origin.
@@ -280,7 +254,7 @@ impl ClientBuilder {
         });
         let client = Client {
             inner: Arc::new(Inner {
-                flight: flight_lock(&key),
+                slot: refresh::slot_for(&key),
                 app: self.app,
                 refresh_token: self.refresh_token,
                 accounts_server,
@@ -323,7 +297,9 @@ struct Inner {
     /// flat as threads are added.
     hot: ArcSwapOption<TokenSet>,
     seed: Mutex<Option<Arc<TokenSet>>>,
-    flight: Arc<tokio::sync::Mutex<()>>,
+    /// The identity's refresh flight and last refusal, shared by every client of it in the
+    /// process.
+    slot: Arc<Mutex<refresh::Slot>>,
     refresh_margin: Duration,
     refresh_budget: u32,
     lease_ttl: Duration,
@@ -426,13 +402,13 @@ impl Client {
             let now = self.clock().now_ms();
             let guard = self.inner.hot.load();
             if let Some(t) = guard.as_ref()
-                && !t.expires_within(now, self.inner.refresh_margin)
+                && !t.refresh_due(now, self.inner.refresh_margin)
             {
                 return Ok(t.access_token.clone());
             }
         }
         // Boxed so this future stays small: the hit path does not move the refresh state.
-        Ok(Box::pin(self.refresh_slow(false)).await?.access_token.clone())
+        Ok(Box::pin(self.obtain(false, self.token_deadline(None))).await?.access_token.clone())
     }
 
     /// [`access_token`](Client::access_token) from synchronous code, on the shared runtime.
@@ -447,7 +423,7 @@ impl Client {
     pub fn cached_access_token(&self) -> Option<AccessToken> {
         let now = self.clock().now_ms();
         let guard = self.inner.hot.load();
-        guard.as_ref().filter(|t| !t.expires_within(now, self.inner.refresh_margin)).map(|t| t.access_token.clone())
+        guard.as_ref().filter(|t| !t.refresh_due(now, self.inner.refresh_margin)).map(|t| t.access_token.clone())
     }
 
     /// Check, without I/O, that the access token may be sent to the absolute `url` (DESIGN
@@ -461,20 +437,37 @@ impl Client {
 
     /// The cached token set (refreshed if needed).
     pub async fn token_set(&self) -> Result<Arc<TokenSet>> {
+        self.token_set_until(None).await
+    }
+
+    /// [`token_set`](Client::token_set), waiting for a refresh at most until `deadline_ms`
+    /// (this client's clock) or, without one, the retry policy's overall deadline.
+    async fn token_set_until(&self, deadline_ms: Option<i64>) -> Result<Arc<TokenSet>> {
         let now = self.clock().now_ms();
         if let Some(t) = self.hot_fresh(now) {
             return Ok(t);
         }
-        Box::pin(self.refresh_slow(false)).await
+        Box::pin(self.obtain(false, self.token_deadline(deadline_ms))).await
     }
 
-    /// Force a refresh now (still single-flight, budgeted and throttle-aware).
+    /// Force a refresh now (still single-flight, budgeted, throttle-aware and backed off after
+    /// failures). Unlike [`token_set`](Client::token_set), a failure is returned even while
+    /// the current token still works.
     pub async fn force_refresh(&self) -> Result<Arc<TokenSet>> {
-        self.refresh_slow(true).await
+        self.obtain(true, self.token_deadline(None)).await
+    }
+
+    /// The real-time instant by which a caller stops waiting for a refresh.
+    fn token_deadline(&self, deadline_ms: Option<i64>) -> Option<std::time::Instant> {
+        let left = match deadline_ms {
+            Some(d) => Duration::from_millis(d.saturating_sub(self.clock().now_ms()).max(0) as u64),
+            None => self.inner.retry.deadline,
+        };
+        std::time::Instant::now().checked_add(left)
     }
 
     fn hot_fresh(&self, now: i64) -> Option<Arc<TokenSet>> {
-        self.inner.hot.load_full().filter(|t| !t.expires_within(now, self.inner.refresh_margin))
+        self.inner.hot.load_full().filter(|t| !t.refresh_due(now, self.inner.refresh_margin))
     }
 
     fn set_hot(&self, t: Arc<TokenSet>) {
@@ -489,176 +482,6 @@ impl Client {
             ));
         }
         Ok(())
-    }
-
-    async fn refresh_slow(&self, force: bool) -> Result<Arc<TokenSet>> {
-        self.check_fork()?;
-        let inner = &self.inner;
-        let stale = if force { inner.hot.load_full() } else { None };
-        let waited_from = self.clock().now_ms();
-        let _flight = inner.flight.lock().await;
-        let now = self.clock().now_ms();
-        // Seed the store once with an initial token given to the builder.
-        let seed = inner.seed.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(seed) = seed {
-            inner.store.put(&inner.key, (*seed).clone()).await?;
-        }
-        let is_stale = |t: &TokenSet| stale.as_ref().is_some_and(|s| s.access_token == t.access_token);
-        if let Some(t) = self.hot_fresh(now).filter(|t| !is_stale(t)) {
-            debug!(target: "zoho_oauth", key = %inner.key.as_str(), waited_ms = now - waited_from, "refresh waited: token from another caller");
-            return Ok(t);
-        }
-        if let Some(t) = inner.store.get(&inner.key).await?
-            && !t.expires_within(now, inner.refresh_margin)
-            && !is_stale(&t)
-        {
-            let t = Arc::new(t);
-            self.set_hot(t.clone());
-            debug!(target: "zoho_oauth", key = %inner.key.as_str(), "token taken from the store");
-            return Ok(t);
-        }
-        if let Some(until) = inner.store.cooldown_until(&inner.key).await?
-            && until > now
-        {
-            let wait = Duration::from_millis((until - now) as u64);
-            warn!(target: "zoho_oauth", key = %inner.key.as_str(), throttled_for_s = wait.as_secs(), "refresh skipped: Zoho throttle cooldown active");
-            return Err(Error::new(
-                ErrorCode::TokenThrottled,
-                "Zoho's token throttle is active for this refresh token",
-            )
-            .with_zoho_code("Access Denied")
-            .with_retry_after(wait)
-            .with_hint("wait retry_after; every client sharing this store backs off until then"));
-        }
-        let budget = inner.refresh_budget as usize;
-        let hist = inner.store.refresh_history(&inner.key, now, THROTTLE_WINDOW).await?;
-        if hist.len() >= budget {
-            let freeing = hist[hist.len() - budget];
-            // One second of slack: Zoho stamps the refresh a little after we record it.
-            let wait_ms = freeing.saturating_add(THROTTLE_WINDOW.as_millis() as i64 + 1000).saturating_sub(now).max(1);
-            let wait = Duration::from_millis(wait_ms as u64);
-            warn!(target: "zoho_oauth", key = %inner.key.as_str(), retry_after_s = wait.as_secs(), "refresh budget exhausted; not calling Zoho");
-            return Err(Error::new(
-                ErrorCode::RefreshBudgetExhausted,
-                format!("{budget} refreshes in the last 10 minutes: the refresh budget is spent"),
-            )
-            .with_retry_after(wait)
-            .with_hint("Zoho locks a refresh token out after 10 access tokens in 10 minutes; reuse cached tokens and share one store between workers"));
-        }
-        let fence = match self.acquire_lease(&is_stale).await? {
-            Lease::Taken(fence) => fence,
-            Lease::TokenFromOther(t) => return Ok(t),
-        };
-        // Re-check under the lease: another process may have refreshed and released it between
-        // our store read above and our taking the lease.
-        match inner.store.get(&inner.key).await {
-            Ok(Some(t)) if !t.expires_within(self.clock().now_ms(), inner.refresh_margin) && !is_stale(&t) => {
-                self.release_lease().await;
-                let t = Arc::new(t);
-                self.set_hot(t.clone());
-                debug!(target: "zoho_oauth", key = %inner.key.as_str(), "refresh waited: token from another process");
-                return Ok(t);
-            }
-            Ok(_) => {}
-            Err(e) => {
-                self.release_lease().await;
-                return Err(e);
-            }
-        }
-        let hist = match inner.store.record_refresh(&inner.key, now, THROTTLE_WINDOW).await {
-            Ok(h) => h,
-            Err(e) => {
-                self.release_lease().await;
-                return Err(e);
-            }
-        };
-        let budget_left = budget.saturating_sub(hist.len());
-        info!(target: "zoho_oauth", key = %inner.key.as_str(), budget_left, "refresh started");
-        let result = inner.app.refresh(&inner.refresh_token, Some(&inner.accounts_server)).await;
-        let result = match result {
-            Ok(t) => match self.adopt(t) {
-                Ok(t) => match inner.store.put_fenced(&inner.key, (*t).clone(), fence).await {
-                    Ok(true) => Ok(t),
-                    Ok(false) => {
-                        // A holder with a newer lease already wrote a token: use that one.
-                        warn!(target: "zoho_oauth", key = %inner.key.as_str(), "refresh finished after the lease expired; keeping the newer token");
-                        match inner.store.get(&inner.key).await {
-                            Ok(Some(newer)) => Ok(Arc::new(newer)),
-                            Ok(None) => Ok(t),
-                            Err(e) => Err(e),
-                        }
-                    }
-                    Err(e) => Err(e),
-                },
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        };
-        self.release_lease().await;
-        match result {
-            Ok(t) => {
-                self.set_hot(t.clone());
-                info!(target: "zoho_oauth", key = %inner.key.as_str(), budget_left, expires_at_ms = t.expires_at_ms, "refresh succeeded");
-                Ok(t)
-            }
-            Err(e) if e.code() == ErrorCode::TokenThrottled => {
-                let last_ten: Vec<i64> = hist.iter().rev().take(10).copied().collect();
-                let until = match last_ten.last() {
-                    Some(oldest) => oldest.saturating_add(THROTTLE_WINDOW.as_millis() as i64 + 1000),
-                    None => now.saturating_add(THROTTLE_WINDOW.as_millis() as i64),
-                }
-                .max(now + 1000);
-                inner.store.set_cooldown(&inner.key, until).await?;
-                let wait = Duration::from_millis((until - now) as u64);
-                warn!(target: "zoho_oauth", key = %inner.key.as_str(), throttled_for_s = wait.as_secs(), "refresh failed: Zoho throttle (Access Denied); cooldown recorded");
-                Err(e.with_retry_after(wait))
-            }
-            Err(e) => {
-                warn!(target: "zoho_oauth", key = %inner.key.as_str(), code = %e.code(), "refresh failed");
-                Err(e)
-            }
-        }
-    }
-
-    /// Take the cross-process refresh lease. While another holder has it, poll the store:
-    /// if the holder publishes a fresh token, return it instead of refreshing. A holder that
-    /// died frees the lease after the lease time at the latest (at once for the file store).
-    async fn acquire_lease(&self, is_stale: &(dyn Fn(&TokenSet) -> bool + Sync)) -> Result<Lease> {
-        let inner = &self.inner;
-        let started = std::time::Instant::now();
-        let mut announced = false;
-        loop {
-            let now = self.clock().now_ms();
-            if let Some(fence) = inner.store.try_lease(&inner.key, &lease_holder(), inner.lease_ttl, now).await? {
-                return Ok(Lease::Taken(fence));
-            }
-            if !announced {
-                debug!(target: "zoho_oauth", key = %inner.key.as_str(), "refresh waiting: another process holds the lease");
-                announced = true;
-            }
-            // A live holder keeps the lease at most `lease_ttl`; allow one more for its release.
-            if started.elapsed() > inner.lease_ttl * 2 {
-                return Err(Error::store("timed out waiting for another process's refresh lease").with_hint(
-                    "another process holds the refresh lease and neither refreshes nor releases it; check for a hung worker",
-                ));
-            }
-            tokio::time::sleep(LEASE_POLL).await;
-            if let Some(t) = inner.store.get(&inner.key).await?
-                && !t.expires_within(self.clock().now_ms(), inner.refresh_margin)
-                && !is_stale(&t)
-            {
-                let t = Arc::new(t);
-                self.set_hot(t.clone());
-                debug!(target: "zoho_oauth", "refresh waited: token from another process");
-                return Ok(Lease::TokenFromOther(t));
-            }
-        }
-    }
-
-    async fn release_lease(&self) {
-        if let Err(e) = self.inner.store.release_lease(&self.inner.key, &lease_holder()).await {
-            warn!(target: "zoho_oauth", error = %e, "could not release the refresh lease");
-        }
     }
 
     /// Keep this identity's refresh token in the store (with an optional label such as the
@@ -1026,7 +849,7 @@ impl RequestBuilder {
         let mut attempt: u32 = 0;
         let mut refreshed_after_401 = false;
         loop {
-            let token = client.token_set().await?;
+            let token = client.token_set_until(Some(deadline)).await?;
             let url = if absolute {
                 parse_url(&self.target)?
             } else {

@@ -76,6 +76,34 @@ impl ErrorCode {
         }
     }
 
+    /// Every code, in the order of DESIGN point 7.
+    pub const ALL: [ErrorCode; 19] = [
+        ErrorCode::InvalidCode,
+        ErrorCode::InvalidClient,
+        ErrorCode::InvalidClientSecret,
+        ErrorCode::InvalidRedirectUri,
+        ErrorCode::AccessDenied,
+        ErrorCode::StateMismatch,
+        ErrorCode::UntrustedAccountsServer,
+        ErrorCode::DeviceFlowExpired,
+        ErrorCode::TokenThrottled,
+        ErrorCode::RefreshBudgetExhausted,
+        ErrorCode::RateLimited,
+        ErrorCode::Unauthorized,
+        ErrorCode::ScopeMismatch,
+        ErrorCode::ApiError,
+        ErrorCode::Timeout,
+        ErrorCode::Transport,
+        ErrorCode::InvalidResponse,
+        ErrorCode::Config,
+        ErrorCode::Store,
+    ];
+
+    /// The code whose [`as_str`](ErrorCode::as_str) is `s`, if any.
+    pub fn from_code(s: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
     /// The error family bindings use to pick an exception class (DESIGN "Which class").
     pub fn family(self) -> ErrorFamily {
         use ErrorCode::*;
@@ -373,6 +401,14 @@ mod tests {
         let body = "é".repeat(5000);
         let e = Error::new(ErrorCode::ApiError, "x").with_body(&body);
         assert!(e.body().unwrap_or_default().ends_with("[truncated]"));
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for c in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_code(c.as_str()), Some(c));
+        }
+        assert_eq!(ErrorCode::from_code("nope"), None);
     }
 
     #[test]

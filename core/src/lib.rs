@@ -133,6 +133,7 @@ pub use retry::RetryPolicy;
 pub use runtime::{block_on, runtime};
 pub use secret::{AccessToken, ClientSecret, DeviceCode, GrantCode, PkceVerifier, RefreshToken};
 pub use store::{
-    FileStore, MemoryStore, RedisStore, SdkToken, StoreKey, StoredIdentity, TokenStore, import_zoho_sdk_csv, open_store,
+    Backoff, FailureSummary, FileStore, MemoryStore, RedisStore, SdkToken, Snapshot, StoreKey, StoredIdentity,
+    TokenStore, import_zoho_sdk_csv, open_store,
 };
 pub use token::TokenSet;

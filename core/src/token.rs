@@ -17,6 +17,11 @@ pub const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(3600);
 /// Zoho's throttle window after "Access Denied": the rest of a 10-minute window.
 pub(crate) const THROTTLE_WINDOW: Duration = Duration::from_secs(600);
 
+/// The longest token lifetime accepted from a token endpoint (after the legacy milliseconds
+/// conversion). Zoho's tokens live one hour; anything beyond a day is a broken or hostile answer
+/// that would otherwise pin a token in every cache until the year 292 million.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 /// The tokens one grant yields, with everything needed to use and refresh them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TokenSet {
@@ -32,6 +37,9 @@ pub struct TokenSet {
     pub token_type: String,
     /// Absolute expiry, Unix milliseconds.
     pub expires_at_ms: i64,
+    /// When the token was issued (Unix ms; for stored tokens of older builds, one hour before
+    /// expiry). With `expires_at_ms` it gives the lifetime, which caps the refresh margin.
+    pub issued_at_ms: i64,
     /// Granted scopes (Zoho sends them space-separated).
     pub scopes: Vec<String>,
     /// OpenID id_token, present when the `email` scope was granted. Not a credential for APIs.
@@ -69,13 +77,29 @@ impl TokenSet {
                 .with_hint("check the accounts URL")
         })?;
 
-        match obj.get("access_token").and_then(Value::as_str) {
-            Some(at) if !at.is_empty() => {}
+        let at = match obj.get("access_token").and_then(Value::as_str) {
+            Some(at) if !at.is_empty() => at,
             _ => return Err(token_error(status, obj, body)),
+        };
+        // A token goes into an HTTP header and into stores: anything but visible ASCII would be
+        // cached, fail every request, and never be replaced.
+        if !is_visible_ascii(at) {
+            return Err(Error::new(
+                ErrorCode::InvalidResponse,
+                "the token endpoint answered an access token with characters outside visible ASCII",
+            )
+            .with_status(status)
+            .with_hint(
+                "the answer is broken or did not come from Zoho; it was not cached, and the call can be retried",
+            ));
         }
-        let access_token = AccessToken::new(str_field(obj, "access_token").unwrap_or_default());
+        let access_token = AccessToken::new(at);
         let refresh_token = str_field(obj, "refresh_token").filter(|s| !s.is_empty()).map(RefreshToken::new);
-        let expires_in = parse_expiry(obj);
+        let expires_in = parse_expiry(obj).map_err(|why| {
+            Error::new(ErrorCode::InvalidResponse, format!("the token endpoint answered an unusable lifetime: {why}"))
+                .with_status(status)
+                .with_hint("Zoho's access tokens live one hour; the answer is broken or did not come from Zoho, and was not cached")
+        })?;
         let scopes = str_field(obj, "scope")
             .map(|s| s.split([' ', ',']).filter(|p| !p.is_empty()).map(str::to_string).collect())
             .unwrap_or_default();
@@ -87,7 +111,8 @@ impl TokenSet {
                 .filter(|s| !s.is_empty()),
             accounts_server: accounts_server.trim_end_matches('/').to_string(),
             token_type: str_field(obj, "token_type").unwrap_or_else(|| "Bearer".to_string()),
-            expires_at_ms: now_ms.saturating_add(expires_in.as_millis().min(i64::MAX as u128) as i64),
+            expires_at_ms: now_ms.saturating_add(expires_in.as_millis() as i64),
+            issued_at_ms: now_ms,
             scopes,
             id_token: str_field(obj, "id_token"),
         })
@@ -103,6 +128,34 @@ impl TokenSet {
         let margin_ms = margin.as_millis().min(i64::MAX as u128) as i64;
         self.expires_at_ms.saturating_sub(margin_ms) <= now_ms
     }
+
+    /// The token's lifetime (expiry minus issue time).
+    pub fn lifetime(&self) -> Duration {
+        Duration::from_millis(self.expires_at_ms.saturating_sub(self.issued_at_ms).max(0) as u64)
+    }
+
+    /// The refresh margin that applies to this token: `margin`, but never more than half the
+    /// token's lifetime, so a token living 60 s is not refreshed on every call (DESIGN "Refresh
+    /// on a bad day": short-lived tokens).
+    pub fn effective_margin(&self, margin: Duration) -> Duration {
+        margin.min(self.lifetime() / 2)
+    }
+
+    /// True when a refresh is due: the token expires within its
+    /// [`effective_margin`](TokenSet::effective_margin) of `now_ms`.
+    pub fn refresh_due(&self, now_ms: i64, margin: Duration) -> bool {
+        self.expires_within(now_ms, self.effective_margin(margin))
+    }
+
+    /// True while the token may still be sent: it expires more than `floor` after `now_ms`.
+    pub fn usable(&self, now_ms: i64, floor: Duration) -> bool {
+        !self.expires_within(now_ms, floor)
+    }
+}
+
+/// Visible ASCII only (`!` to `~`): what an access token may contain.
+fn is_visible_ascii(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_graphic())
 }
 
 fn str_field(obj: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
@@ -122,18 +175,46 @@ pub(crate) fn num_field(obj: &serde_json::Map<String, Value>, key: &str) -> Opti
     }
 }
 
-/// `expires_in` in seconds, or milliseconds when legacy `expires_in_sec` is present; 3600 s
-/// when absent or unreadable.
-fn parse_expiry(obj: &serde_json::Map<String, Value>) -> Duration {
-    let legacy = obj.contains_key("expires_in_sec");
-    match num_field(obj, "expires_in") {
-        Some(v) if legacy => Duration::from_millis(v),
-        Some(v) => Duration::from_secs(v.min(10 * 365 * 24 * 3600)),
-        None => match num_field(obj, "expires_in_sec") {
-            Some(s) => Duration::from_secs(s.min(10 * 365 * 24 * 3600)),
-            None => DEFAULT_EXPIRES_IN,
-        },
+/// A lifetime field: absent (`Ok(None)`), or a number (or numeric string) of `unit`s that is
+/// positive and finite; anything else is an error naming the field.
+fn lifetime_field(
+    obj: &serde_json::Map<String, Value>,
+    key: &str,
+    unit_ms: f64,
+) -> std::result::Result<Option<Duration>, String> {
+    let raw = match obj.get(key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+        Some(_) => None,
+    };
+    match raw {
+        Some(v) if v.is_finite() && v > 0.0 => {
+            let ms = v * unit_ms;
+            if ms > MAX_TOKEN_LIFETIME.as_millis() as f64 {
+                Err(format!("{key} is beyond {} hours", MAX_TOKEN_LIFETIME.as_secs() / 3600))
+            } else if ms < 1000.0 {
+                Err(format!("{key} is shorter than one second"))
+            } else {
+                Ok(Some(Duration::from_millis(ms as u64)))
+            }
+        }
+        Some(_) => Err(format!("{key} is zero, negative or not finite")),
+        None => Err(format!("{key} is not a number")),
     }
+}
+
+/// The token's lifetime: `expires_in` in seconds, or in milliseconds when the legacy
+/// `expires_in_sec` is present (which is then in seconds itself); 3600 s when both are absent.
+/// A lifetime that is not a positive number, shorter than a second or beyond
+/// [`MAX_TOKEN_LIFETIME`] is an error: such an answer is never cached.
+fn parse_expiry(obj: &serde_json::Map<String, Value>) -> std::result::Result<Duration, String> {
+    let legacy = obj.contains_key("expires_in_sec");
+    let unit_ms = if legacy { 1.0 } else { 1000.0 };
+    if let Some(d) = lifetime_field(obj, "expires_in", unit_ms)? {
+        return Ok(d);
+    }
+    Ok(lifetime_field(obj, "expires_in_sec", 1000.0)?.unwrap_or(DEFAULT_EXPIRES_IN))
 }
 
 /// Map a token-endpoint answer without `access_token` to a typed error.
@@ -266,6 +347,48 @@ mod tests {
         }
         let e = TokenSet::parse(200, r#"{"error":"Access Denied"}"#, NOW, "a").err();
         assert_eq!(e.and_then(|e| e.retry_after()), Some(THROTTLE_WINDOW));
+    }
+
+    #[test]
+    fn strict_access_token_and_lifetime() {
+        let bad = [
+            r#"{"access_token":"1000.a\r\nX-Evil: 1"}"#,
+            r#"{"access_token":"1000 a"}"#,
+            r#"{"access_token":"1000.é"}"#,
+            r#"{"access_token":"x","expires_in":-5}"#,
+            r#"{"access_token":"x","expires_in":0}"#,
+            r#"{"access_token":"x","expires_in":"soon"}"#,
+            r#"{"access_token":"x","expires_in":true}"#,
+            r#"{"access_token":"x","expires_in":86401}"#,
+            r#"{"access_token":"x","expires_in":1e300}"#,
+            r#"{"access_token":"x","expires_in_sec":9223372036854775807,"expires_in":9223372036854775807}"#,
+            r#"{"access_token":"x","expires_in_sec":3600,"expires_in":86400001}"#,
+            r#"{"access_token":"x","expires_in_sec":-1}"#,
+        ];
+        for body in bad {
+            let e = TokenSet::parse(200, body, NOW, "a").err();
+            assert_eq!(e.as_ref().map(|e| e.code()), Some(ErrorCode::InvalidResponse), "{body}");
+            // The message never quotes the token.
+            assert!(!e.map(|e| e.to_string()).unwrap_or_default().contains("1000.a"), "{body}");
+        }
+        let t = TokenSet::parse(200, r#"{"access_token":"x","expires_in":86400}"#, NOW, "a").expect("a day is fine");
+        assert_eq!(t.lifetime(), Duration::from_secs(86_400));
+        let t = TokenSet::parse(200, r#"{"access_token":"x","expires_in":"60"}"#, NOW, "a").expect("parses");
+        assert_eq!(t.issued_at_ms, NOW);
+        assert_eq!(t.lifetime(), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn short_lived_tokens_get_half_their_lifetime_as_margin() {
+        let t = TokenSet::parse(200, r#"{"access_token":"x","expires_in":60}"#, NOW, "a").expect("parses");
+        let margin = Duration::from_secs(300);
+        assert_eq!(t.effective_margin(margin), Duration::from_secs(30));
+        assert!(!t.refresh_due(NOW + 29_000, margin));
+        assert!(t.refresh_due(NOW + 30_000, margin));
+        let hour = TokenSet::parse(200, r#"{"access_token":"x"}"#, NOW, "a").expect("parses");
+        assert_eq!(hour.effective_margin(margin), margin);
+        assert!(hour.usable(NOW + 3_594_000, Duration::from_secs(5)));
+        assert!(!hour.usable(NOW + 3_595_000, Duration::from_secs(5)));
     }
 
     #[test]

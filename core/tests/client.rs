@@ -174,8 +174,11 @@ async fn failed_refresh_keeps_the_cached_token() {
         let err = client.force_refresh().await.expect_err("garbage");
         assert_eq!(err.code(), ErrorCode::InvalidResponse);
         assert_eq!(client.access_token().await.expect("cached"), token, "cached token survives");
+        // Past the failure backoff, for the next forced refresh.
+        env.mock.advance_clock(Duration::from_secs(31));
     }
-    let mut f = Fault::new("/oauth/v2/token", 1);
+    // Resets are retried: three of them fail the flight.
+    let mut f = Fault::new("/oauth/v2/token", 3);
     f.reset = true;
     env.mock.inject_fault(f).expect("fault");
     let err = client.force_refresh().await.expect_err("reset");

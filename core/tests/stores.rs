@@ -116,6 +116,7 @@ fn token(at: &str, expires_at_ms: i64) -> TokenSet {
         accounts_server: "https://accounts.zoho.com".into(),
         token_type: "Bearer".into(),
         expires_at_ms,
+        issued_at_ms: expires_at_ms - 3_600_000,
         scopes: vec!["ZohoCRM.modules.ALL".into()],
         id_token: None,
     }
@@ -184,7 +185,7 @@ async fn killed_holder_does_not_block(store_url: &str, lease: Duration) {
     let mut holder = spawn_worker(&vars(&go_holder));
     // Wait until the holder's token request is at the mock (it hangs there for 4 s).
     let until = Instant::now() + Duration::from_secs(20);
-    while env.mock.counters().token_requests_total == 0 {
+    while env.mock.counters().token_requests_received == 0 {
         assert!(Instant::now() < until, "the holder never reached the token endpoint");
         std::thread::sleep(Duration::from_millis(10));
     }

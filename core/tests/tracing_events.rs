@@ -58,7 +58,7 @@ async fn refresh_and_retry_events_are_emitted_without_secrets() {
     let lines = recorder.0.lock().expect("lock").clone();
     let ours: Vec<&String> = lines.iter().filter(|l| l.starts_with("zoho_oauth ")).collect();
     let has = |needle: &str| ours.iter().any(|l| l.contains(needle));
-    assert!(has("refresh started"), "{ours:#?}");
+    assert!(has("refresh attempt") && has("attempt=1"), "{ours:#?}");
     assert!(has("refresh succeeded"), "{ours:#?}");
     assert!(has("budget_left=9"), "{ours:#?}");
     assert!(has("retrying") && has("status=429"), "{ours:#?}");

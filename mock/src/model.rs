@@ -346,8 +346,13 @@ impl Fault {
 pub struct Counters {
     /// Token-endpoint requests by grant type, then by outcome (`success` or the `error` value).
     pub token_requests: BTreeMap<String, BTreeMap<String, u64>>,
-    /// Every request that reached a token endpoint (including device polls and faulted ones).
+    /// Every request that reached a token endpoint (including device polls and faulted ones),
+    /// counted when its answer was sent.
     pub token_requests_total: u64,
+    /// Every request that arrived at a token endpoint, counted on arrival (so requests whose
+    /// client went away before the answer are included).
+    #[serde(default)]
+    pub token_requests_received: u64,
     /// Revocation requests.
     pub revocations: u64,
     /// Device-token polls.

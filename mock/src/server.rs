@@ -77,6 +77,11 @@ pub(crate) async fn observe(State(shared): State<Arc<Shared>>, req: Request, nex
         return next.run(req).await;
     }
     let method = req.method().to_string();
+    if is_token_path(&path) {
+        // Counted on arrival: a request whose client gives up before the answer (a timeout, a
+        // killed process) is still seen.
+        shared.lock().counters.token_requests_received += 1;
+    }
     let fault = take_fault(&shared, &path, &method);
     let conn = req.extensions().get::<ConnInfo>().cloned();
     let (response, status_key) = match fault {

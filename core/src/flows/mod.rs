@@ -58,6 +58,8 @@ struct AppInner {
     client_type: ClientType,
     /// Explicitly configured accounts servers (for example the mock), by DC.
     accounts_overrides: BTreeMap<DataCenter, String>,
+    /// Timeout of one token-endpoint request.
+    timeout: Duration,
     http: reqwest::Client,
     clock: SharedClock,
 }
@@ -192,6 +194,7 @@ impl OAuthAppBuilder {
                 client_type: self.client_type,
                 accounts_overrides: overrides,
                 http,
+                timeout: self.timeout,
                 clock: self.clock,
             }),
         })
@@ -345,6 +348,11 @@ impl OAuthApp {
 
     pub(crate) fn clock(&self) -> &SharedClock {
         &self.inner.clock
+    }
+
+    /// Timeout of one token-endpoint request.
+    pub(crate) fn token_timeout(&self) -> Duration {
+        self.inner.timeout
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {
@@ -512,18 +520,61 @@ impl OAuthApp {
 
     /// Get a new access token with a refresh token, at `accounts_server` (the home DC's when
     /// `None`). Zoho does not rotate refresh tokens, so the result carries none.
+    ///
+    /// This is one request, without retries; [`Client`](crate::Client) adds the single flight,
+    /// the budget, bounded retries and the failure backoff around it.
     pub async fn refresh(&self, refresh_token: &RefreshToken, accounts_server: Option<&str>) -> Result<TokenSet> {
-        let (dc, server) = self.resolve_server(accounts_server)?;
-        let secret = self.secret_for(dc)?;
+        self.refresh_attempt(refresh_token, accounts_server, None).await.result
+    }
+
+    /// One refresh request, judged the way the refresh path needs: whether it may have issued a
+    /// token (it counts against Zoho's budget) and whether the failure is transient.
+    pub(crate) async fn refresh_attempt(
+        &self,
+        refresh_token: &RefreshToken,
+        accounts_server: Option<&str>,
+        timeout: Option<Duration>,
+    ) -> TokenAttempt {
+        let (dc, server) = match self.resolve_server(accounts_server) {
+            Ok(v) => v,
+            Err(e) => return TokenAttempt::refused(e),
+        };
+        let secret = match self.secret_for(dc) {
+            Ok(s) => s,
+            Err(e) => return TokenAttempt::refused(e),
+        };
         let form = vec![
             ("grant_type", "refresh_token".to_string()),
             ("client_id", self.inner.client_id.clone()),
             ("client_secret", secret.secret().to_string()),
             ("refresh_token", refresh_token.secret().to_string()),
         ];
-        let (status, body) = self.post_form(&server, "/oauth/v2/token", &form, "token refresh").await?;
+        let answer = self.post_form_raw(&server, "/oauth/v2/token", &form, "token refresh", timeout).await;
         zeroize_form(form);
-        TokenSet::parse(status, &body, self.inner.clock.now_ms(), &server)
+        match answer {
+            Err(PostFailure { error, sent }) => TokenAttempt {
+                result: Err(error),
+                // Once the request may have reached Zoho, a token may have been issued and
+                // counted even though the answer never arrived.
+                may_have_issued: sent,
+                transient: true,
+                retry_after: None,
+            },
+            Ok(a) => {
+                let result = TokenSet::parse(a.status, &a.body, self.inner.clock.now_ms(), &server);
+                let transient = match &result {
+                    Ok(_) => false,
+                    // No recognisable answer from Zoho (an error page, a proxy's body) with a
+                    // status that says "try again": transient. Zoho's own answers never are.
+                    Err(e) => {
+                        e.code() == ErrorCode::InvalidResponse
+                            && e.zoho_code().is_none()
+                            && is_transient_status(a.status)
+                    }
+                };
+                TokenAttempt { may_have_issued: result.is_ok(), result, transient, retry_after: a.retry_after }
+            }
+        }
     }
 
     /// Client-credentials grant (self clients only): an access token without a refresh token.
@@ -589,19 +640,77 @@ impl OAuthApp {
         form: &[(&str, String)],
         what: &str,
     ) -> Result<(u16, String)> {
+        self.post_form_raw(server, path, form, what, None).await.map(|a| (a.status, a.body)).map_err(|f| f.error)
+    }
+
+    /// [`post_form`](Self::post_form) with the answer's `Retry-After`, an optional timeout for
+    /// this request, and, on failure, whether the request may have reached the server.
+    async fn post_form_raw(
+        &self,
+        server: &str,
+        path: &str,
+        form: &[(&str, String)],
+        what: &str,
+        timeout: Option<Duration>,
+    ) -> std::result::Result<FormAnswer, PostFailure> {
         let url = format!("{server}{path}");
-        let resp = self
-            .inner
-            .http
-            .post(&url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(form)
-            .send()
-            .await
-            .map_err(|e| Error::from_reqwest(&e, what))?;
+        let mut req = self.inner.http.post(&url).header(reqwest::header::ACCEPT, "application/json").form(form);
+        if let Some(t) = timeout {
+            req = req.timeout(t);
+        }
+        // A failure to connect means nothing was sent; any later failure (a reset or timeout
+        // while waiting for the answer) may come after Zoho processed the request.
+        let failure = |e: reqwest::Error| PostFailure { sent: !e.is_connect(), error: Error::from_reqwest(&e, what) };
+        let resp = req.send().await.map_err(failure)?;
         let status = resp.status().as_u16();
-        let body = resp.text().await.map_err(|e| Error::from_reqwest(&e, what))?;
-        Ok((status, body))
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| crate::retry::parse_retry_after(v, self.inner.clock.now_ms()));
+        let body = resp.text().await.map_err(failure)?;
+        Ok(FormAnswer { status, body, retry_after })
+    }
+}
+
+/// The answer to a form POST.
+struct FormAnswer {
+    status: u16,
+    body: String,
+    retry_after: Option<Duration>,
+}
+
+/// A form POST that got no answer.
+struct PostFailure {
+    error: Error,
+    /// Whether the request may have reached the server (anything but a failure to connect).
+    sent: bool,
+}
+
+/// Statuses after which a token request may be tried again: Zoho did not process it.
+fn is_transient_status(status: u16) -> bool {
+    status == 429 || (500..=599).contains(&status)
+}
+
+/// One token-endpoint request as the refresh path judges it (DESIGN "Refresh on a bad day").
+pub(crate) struct TokenAttempt {
+    /// The token, or why there is none.
+    pub result: Result<TokenSet>,
+    /// A token was, or may have been, issued: it counts against Zoho's budget. True for a
+    /// success and for a reset or timeout after the request was sent; false for a refused
+    /// connection, a 5xx or 429 answer, an error page or any answer of Zoho's without a token.
+    pub may_have_issued: bool,
+    /// The failure may go away by itself: no connection, no answer, or a 5xx/429 answer that is
+    /// not one of Zoho's own errors. Zoho's answers (`invalid_code`, `Access Denied`, ...) never are.
+    pub transient: bool,
+    /// The answer's `Retry-After`, if it had one.
+    pub retry_after: Option<Duration>,
+}
+
+impl TokenAttempt {
+    /// An attempt stopped before any request (bad configuration).
+    fn refused(e: Error) -> Self {
+        TokenAttempt { result: Err(e), may_have_issued: false, transient: false, retry_after: None }
     }
 }
 

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use tracing::warn;
 
 use super::record::{self, Record, Records};
-use super::{StoreKey, StoredIdentity, TokenStore, window_ms};
+use super::{Backoff, Snapshot, StoreKey, StoredIdentity, TokenStore, window_ms};
 use crate::clock::{BoxFuture, Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::secret::{AccessToken, RefreshToken};
@@ -414,6 +414,26 @@ impl TokenStore for FileStore {
 
     fn cooldown_until<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<i64>>> {
         self.read(key, |r| r.and_then(|r| r.cooldown_until_ms))
+    }
+
+    fn set_backoff<'a>(&'a self, key: &'a StoreKey, backoff: Backoff) -> BoxFuture<'a, Result<()>> {
+        self.with_record(key, move |r| (r.backoff = Some(backoff), true))
+    }
+
+    fn backoff<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<Backoff>>> {
+        self.read(key, |r| r.and_then(|r| r.backoff.clone()))
+    }
+
+    fn clear_backoff<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<()>> {
+        self.with_record(key, |r| {
+            let had = r.backoff.take().is_some();
+            ((), had)
+        })
+    }
+
+    fn snapshot<'a>(&'a self, key: &'a StoreKey, now_ms: i64, window: Duration) -> BoxFuture<'a, Result<Snapshot>> {
+        let window = window_ms(window);
+        self.read(key, move |r| r.map(|r| r.snapshot(now_ms, window)).unwrap_or_default())
     }
 
     fn save_refresh_token<'a>(

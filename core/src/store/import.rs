@@ -44,6 +44,7 @@ impl SdkToken {
                 accounts_server: accounts_server.to_string(),
                 token_type: "Bearer".into(),
                 expires_at_ms: *expires_at_ms,
+                issued_at_ms: expires_at_ms.saturating_sub(3_600_000),
                 scopes: Vec::new(),
                 id_token: None,
             };

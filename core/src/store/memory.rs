@@ -6,7 +6,7 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::record::{self, Record, Records};
-use super::{StoreKey, StoredIdentity, TokenStore, window_ms};
+use super::{Backoff, Snapshot, StoreKey, StoredIdentity, TokenStore, window_ms};
 use crate::clock::BoxFuture;
 use crate::error::Result;
 use crate::secret::{AccessToken, RefreshToken};
@@ -108,6 +108,22 @@ impl TokenStore for MemoryStore {
 
     fn cooldown_until<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<i64>>> {
         self.with(key, |r| r.cooldown_until_ms)
+    }
+
+    fn set_backoff<'a>(&'a self, key: &'a StoreKey, backoff: Backoff) -> BoxFuture<'a, Result<()>> {
+        self.with(key, |r| r.backoff = Some(backoff))
+    }
+
+    fn backoff<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<Backoff>>> {
+        self.with(key, |r| r.backoff.clone())
+    }
+
+    fn clear_backoff<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<()>> {
+        self.with(key, |r| r.backoff = None)
+    }
+
+    fn snapshot<'a>(&'a self, key: &'a StoreKey, now_ms: i64, window: Duration) -> BoxFuture<'a, Result<Snapshot>> {
+        self.with(key, |r| r.snapshot(now_ms, window_ms(window)))
     }
 
     fn save_refresh_token<'a>(

@@ -28,6 +28,7 @@ mod redis;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use file::FileStore;
@@ -36,7 +37,7 @@ pub use memory::MemoryStore;
 pub use redis::RedisStore;
 
 use crate::clock::BoxFuture;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::secret::{AccessToken, RefreshToken};
 use crate::token::TokenSet;
 
@@ -115,6 +116,89 @@ pub struct StoredIdentity {
     pub refreshes: Vec<i64>,
     /// The end of an `Access Denied` cooldown, if one was recorded.
     pub cooldown_until_ms: Option<i64>,
+    /// The end of a failure backoff, if one was recorded.
+    pub backoff_until_ms: Option<i64>,
+}
+
+/// The failure backoff of one identity, shared through the store like the cooldown: after a
+/// failed refresh, no client of the identity calls the token endpoint before `until_ms`, and
+/// each caller gets the failure at once (DESIGN "Refresh on a bad day").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backoff {
+    /// No refresh before this time (Unix ms).
+    pub until_ms: i64,
+    /// Failed refreshes in a row (1 after the first); the window doubles with each.
+    pub streak: u32,
+    /// What the last failed refresh gave, without any secret or body.
+    pub error: FailureSummary,
+}
+
+/// An [`Error`] as a store keeps it: code, message, status, Zoho's code and message, hint. No
+/// body is kept (it may carry anything a server sent).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureSummary {
+    /// The stable error code (`transport`, `invalid_response`, ...).
+    pub code: String,
+    /// The error's message.
+    pub message: String,
+    /// HTTP status, when an answer came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Zoho's error code, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zoho_code: Option<String>,
+    /// Zoho's error message, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zoho_message: Option<String>,
+    /// The hint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl FailureSummary {
+    /// The storable form of `e`.
+    pub fn of(e: &Error) -> Self {
+        FailureSummary {
+            code: e.code().as_str().to_string(),
+            message: e.message().to_string(),
+            status: e.status(),
+            zoho_code: e.zoho_code().map(str::to_string),
+            zoho_message: e.zoho_message().map(str::to_string),
+            hint: e.hint().map(str::to_string),
+        }
+    }
+
+    /// Back to an error (an unknown code, from a newer build, reads as `transport`).
+    pub fn to_error(&self) -> Error {
+        let mut e = Error::new(ErrorCode::from_code(&self.code).unwrap_or(ErrorCode::Transport), self.message.clone());
+        if let Some(s) = self.status {
+            e = e.with_status(s);
+        }
+        if let Some(z) = &self.zoho_code {
+            e = e.with_zoho_code(z.clone());
+        }
+        if let Some(z) = &self.zoho_message {
+            e = e.with_zoho_message(z.clone());
+        }
+        if let Some(h) = &self.hint {
+            e = e.with_hint(h.clone());
+        }
+        e
+    }
+}
+
+/// Everything the refresh path reads about one identity before deciding to call Zoho, read in
+/// one go (one lock for the file store, one round trip for Redis).
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    /// The cached token, if any (possibly expired).
+    pub token: Option<TokenSet>,
+    /// The end of an `Access Denied` cooldown, if one was recorded.
+    pub cooldown_until_ms: Option<i64>,
+    /// The failure backoff, if one was recorded (possibly over).
+    pub backoff: Option<Backoff>,
+    /// Refresh times within the window, oldest first (the budget count).
+    pub refreshes: Vec<i64>,
 }
 
 /// Storage for the shared state of an identity. All methods are async and object-safe so that
@@ -171,6 +255,28 @@ pub trait TokenStore: Send + Sync + 'static {
 
     /// The throttle cooldown end, if one was recorded.
     fn cooldown_until<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<i64>>>;
+
+    /// Record a failure backoff (replacing any earlier one).
+    fn set_backoff<'a>(&'a self, key: &'a StoreKey, backoff: Backoff) -> BoxFuture<'a, Result<()>>;
+
+    /// The recorded failure backoff, if any (it may be over; the caller compares `until_ms`).
+    fn backoff<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<Backoff>>>;
+
+    /// Forget the failure backoff (after a successful refresh).
+    fn clear_backoff<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<()>>;
+
+    /// Token, cooldown, backoff and the refresh times within `window` before `now_ms`, read
+    /// together. The default reads them one by one; stores override it to read them at once.
+    fn snapshot<'a>(&'a self, key: &'a StoreKey, now_ms: i64, window: Duration) -> BoxFuture<'a, Result<Snapshot>> {
+        Box::pin(async move {
+            Ok(Snapshot {
+                token: self.get(key).await?,
+                cooldown_until_ms: self.cooldown_until(key).await?,
+                backoff: self.backoff(key).await?,
+                refreshes: self.refresh_history(key, now_ms, window).await?,
+            })
+        })
+    }
 
     /// Keep the refresh token of this identity (only when the caller asks: after a code
     /// exchange, an SDK import, or with the CLI), with an optional label such as the email.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{MAX_HISTORY, StoreKey, StoredIdentity};
+use super::{Backoff, MAX_HISTORY, StoreKey, StoredIdentity};
 use crate::secret::{AccessToken, RefreshToken};
 use crate::token::TokenSet;
 
@@ -21,6 +21,9 @@ pub(crate) struct TokenRecord {
     #[serde(default = "bearer")]
     token_type: String,
     expires_at_ms: i64,
+    /// Absent in stores written before the lifetime was kept: one hour is assumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    issued_at_ms: Option<i64>,
     #[serde(default)]
     scopes: Vec<String>,
 }
@@ -37,6 +40,7 @@ impl TokenRecord {
             accounts_server: t.accounts_server.clone(),
             token_type: t.token_type.clone(),
             expires_at_ms: t.expires_at_ms,
+            issued_at_ms: Some(t.issued_at_ms),
             scopes: t.scopes.clone(),
         }
     }
@@ -49,6 +53,7 @@ impl TokenRecord {
             accounts_server: self.accounts_server.clone(),
             token_type: self.token_type.clone(),
             expires_at_ms: self.expires_at_ms,
+            issued_at_ms: self.issued_at_ms.unwrap_or(self.expires_at_ms.saturating_sub(3_600_000)),
             scopes: self.scopes.clone(),
             id_token: None,
         }
@@ -78,6 +83,9 @@ pub(crate) struct Record {
     pub refreshes: Vec<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cooldown_until_ms: Option<i64>,
+    /// The failure backoff after a failed refresh (cleared by a success).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff: Option<Backoff>,
     /// The last fencing number handed out with a lease.
     #[serde(default)]
     pub fence: u64,
@@ -164,6 +172,16 @@ impl Record {
         self.refreshes.iter().copied().filter(|t| *t > from).collect()
     }
 
+    /// Everything the refresh path reads, at once.
+    pub(crate) fn snapshot(&self, now_ms: i64, window_ms: i64) -> super::Snapshot {
+        super::Snapshot {
+            token: self.token(),
+            cooldown_until_ms: self.cooldown_until_ms,
+            backoff: self.backoff.clone(),
+            refreshes: self.history(now_ms, window_ms),
+        }
+    }
+
     pub(crate) fn save_refresh_token(&mut self, rt: &RefreshToken, label: Option<&str>) {
         self.refresh_token = Some(rt.secret().to_string());
         if let Some(l) = label {
@@ -185,6 +203,7 @@ impl Record {
             has_refresh_token: self.refresh_token.is_some(),
             refreshes: self.refreshes.clone(),
             cooldown_until_ms: self.cooldown_until_ms,
+            backoff_until_ms: self.backoff.as_ref().map(|b| b.until_ms),
         }
     }
 }

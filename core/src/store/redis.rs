@@ -11,6 +11,7 @@
 //! | `P{K}:fence` | the fencing counter, incremented with every lease taken |
 //! | `P{K}:refreshes` | the refresh times (sorted set), for the shared budget |
 //! | `P{K}:cooldown` | the end of an `Access Denied` cooldown |
+//! | `P{K}:backoff` | the failure backoff after a failed refresh (JSON), cleared by a success |
 //! | `P{K}:meta` | client id, accounts server, label, and the refresh token only when asked |
 //!
 //! Every read-compare-write is one Lua script, so it is atomic: the lease is released by
@@ -27,7 +28,7 @@ use redis::{AsyncCommands, Script};
 use tokio::sync::OnceCell;
 
 use super::record::TokenRecord;
-use super::{MAX_HISTORY, StoreKey, StoredIdentity, TokenStore, window_ms};
+use super::{Backoff, MAX_HISTORY, Snapshot, StoreKey, StoredIdentity, TokenStore, window_ms};
 use crate::clock::{BoxFuture, Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::secret::{AccessToken, RefreshToken};
@@ -212,18 +213,21 @@ impl RedisStore {
     }
 
     async fn identity(&self, id: &str) -> Result<Option<StoredIdentity>> {
-        let (mk, tk, rk, ck) =
-            (self.k(id, "meta"), self.k(id, "token"), self.k(id, "refreshes"), self.k(id, "cooldown"));
-        let (meta, token, refreshes, cooldown): (
-            std::collections::HashMap<String, String>,
-            Option<String>,
-            Vec<String>,
-            Option<i64>,
-        ) = self
+        let (mk, tk, rk, ck, bk) = (
+            self.k(id, "meta"),
+            self.k(id, "token"),
+            self.k(id, "refreshes"),
+            self.k(id, "cooldown"),
+            self.k(id, "backoff"),
+        );
+        type Listed =
+            (std::collections::HashMap<String, String>, Option<String>, Vec<String>, Option<i64>, Option<String>);
+        let (meta, token, refreshes, cooldown, backoff): Listed = self
             .run("list", |mut c| async move {
-                redis::pipe().hgetall(mk).get(tk).zrange(rk, 0, -1).get(ck).query_async(&mut c).await
+                redis::pipe().hgetall(mk).get(tk).zrange(rk, 0, -1).get(ck).get(bk).query_async(&mut c).await
             })
             .await?;
+        let backoff = parse_backoff(backoff);
         if meta.is_empty() && token.is_none() {
             return Ok(None);
         }
@@ -242,6 +246,7 @@ impl RedisStore {
             has_refresh_token: meta.contains_key("refresh_token"),
             refreshes: Self::parse_times(refreshes),
             cooldown_until_ms: cooldown,
+            backoff_until_ms: backoff.map(|b| b.until_ms),
         }))
     }
 }
@@ -250,16 +255,23 @@ fn now_ms() -> i64 {
     SystemClock.now_ms()
 }
 
+/// A stored token value; one this build cannot read is treated as absent (the next refresh
+/// replaces it).
+fn parse_token(v: Option<String>) -> Option<TokenSet> {
+    v.and_then(|s| serde_json::from_str::<TokenRecord>(&s).ok()).map(|r| r.to_token())
+}
+
+/// A stored backoff value; one this build cannot read is treated as absent.
+fn parse_backoff(v: Option<String>) -> Option<Backoff> {
+    v.and_then(|s| serde_json::from_str(&s).ok())
+}
+
 impl TokenStore for RedisStore {
     fn get<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<TokenSet>>> {
         Box::pin(async move {
             let tk = self.k(key.as_str(), "token");
             let v: Option<String> = self.run("get", |mut c| async move { c.get(tk).await }).await?;
-            match v {
-                None => Ok(None),
-                // A value this build cannot read is treated as absent: the next refresh replaces it.
-                Some(s) => Ok(serde_json::from_str::<TokenRecord>(&s).ok().map(|r| r.to_token())),
-            }
+            Ok(parse_token(v))
         })
     }
 
@@ -373,6 +385,50 @@ impl TokenStore for RedisStore {
         })
     }
 
+    fn set_backoff<'a>(&'a self, key: &'a StoreKey, backoff: Backoff) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let bk = self.k(key.as_str(), "backoff");
+            let body = serde_json::to_string(&backoff)
+                .map_err(|e| Error::store(format!("could not encode the backoff: {e}")))?;
+            self.run("set backoff", |mut c| async move { c.pset_ex(bk, body, AUX_TTL_MS as u64).await }).await
+        })
+    }
+
+    fn backoff<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<Backoff>>> {
+        Box::pin(async move {
+            let bk = self.k(key.as_str(), "backoff");
+            let v: Option<String> = self.run("backoff", |mut c| async move { c.get(bk).await }).await?;
+            Ok(parse_backoff(v))
+        })
+    }
+
+    fn clear_backoff<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let bk = self.k(key.as_str(), "backoff");
+            self.run("clear backoff", |mut c| async move { c.del(bk).await }).await
+        })
+    }
+
+    fn snapshot<'a>(&'a self, key: &'a StoreKey, now_ms: i64, window: Duration) -> BoxFuture<'a, Result<Snapshot>> {
+        Box::pin(async move {
+            let id = key.as_str();
+            let (tk, ck, bk, rk) =
+                (self.k(id, "token"), self.k(id, "cooldown"), self.k(id, "backoff"), self.k(id, "refreshes"));
+            let from = format!("({}", now_ms.saturating_sub(window_ms(window)));
+            let (token, cooldown, backoff, refreshes): (Option<String>, Option<i64>, Option<String>, Vec<String>) =
+                self.run("snapshot", |mut c| async move {
+                    redis::pipe().get(tk).get(ck).get(bk).zrangebyscore(rk, from, "+inf").query_async(&mut c).await
+                })
+                .await?;
+            Ok(Snapshot {
+                token: parse_token(token),
+                cooldown_until_ms: cooldown,
+                backoff: parse_backoff(backoff),
+                refreshes: Self::parse_times(refreshes),
+            })
+        })
+    }
+
     fn save_refresh_token<'a>(
         &'a self,
         key: &'a StoreKey,
@@ -434,7 +490,7 @@ impl TokenStore for RedisStore {
     fn delete<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move {
             let id = key.as_str();
-            let keys: Vec<String> = ["token", "tfence", "lease", "fence", "refreshes", "cooldown", "meta"]
+            let keys: Vec<String> = ["token", "tfence", "lease", "fence", "refreshes", "cooldown", "backoff", "meta"]
                 .iter()
                 .map(|p| self.k(id, p))
                 .collect();
