@@ -53,6 +53,30 @@ fn store_worker() {
                 assert_eq!(r.status(), 200);
                 println!("WORKER-OK {} {waited}", token.fingerprint());
             }
+            "badday" => {
+                // One process of a fleet on a bad day: its outcome, never a panic.
+                let timeout = Duration::from_millis(var("ZW_TIMEOUT_MS").parse().expect("timeout ms"));
+                let app = OAuthApp::builder(zoho_mock::DEFAULT_CLIENT_ID)
+                    .client_secret(zoho_mock::DEFAULT_CLIENT_SECRET)
+                    .client_type(zoho_oauth::ClientType::SelfClient)
+                    .accounts_url(var("ZW_ACCOUNTS"))
+                    .timeout(timeout)
+                    .build()
+                    .expect("app");
+                let client = Client::builder(app, var("ZW_RT"))
+                    .token_store_url(var("ZW_STORE"))
+                    .refresh_lease(Duration::from_millis(var("ZW_LEASE_MS").parse().expect("lease ms")))
+                    .build()
+                    .expect("client");
+                wait_for(Path::new(&var("ZW_GO")));
+                let started = Instant::now();
+                let outcome = client.access_token().await;
+                let waited = started.elapsed().as_millis();
+                match outcome {
+                    Ok(t) => println!("WORKER-OK ok {} {waited}", t.fingerprint()),
+                    Err(e) => println!("WORKER-OK err {} {waited}", e.code()),
+                }
+            }
             "write" => {
                 let store = open_store(&var("ZW_STORE")).expect("store");
                 wait_for(Path::new(&var("ZW_GO")));
@@ -207,8 +231,148 @@ async fn killed_holder_does_not_block(store_url: &str, lease: Duration) {
     assert!(total <= 2, "at most one token request beyond the dead holder's: {total}");
 }
 
+/// What a fleet of `n` processes got: (`ok` or `err`, fingerprint or error code, ms waited).
+fn run_fleet(
+    env: &Env,
+    rt: &str,
+    store_url: &str,
+    n: usize,
+    timeout_ms: u64,
+    lease: Duration,
+) -> Vec<(String, String, u128)> {
+    let go = scratch("fleet").join("go");
+    let workers: Vec<Child> = (0..n)
+        .map(|_| {
+            spawn_worker(&[
+                ("ZW_MODE", "badday".into()),
+                ("ZW_ACCOUNTS", env.url()),
+                ("ZW_RT", rt.to_string()),
+                ("ZW_STORE", store_url.to_string()),
+                ("ZW_TIMEOUT_MS", timeout_ms.to_string()),
+                ("ZW_LEASE_MS", lease.as_millis().to_string()),
+                ("ZW_GO", go.display().to_string()),
+            ])
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&go, b"go").expect("go");
+    workers
+        .into_iter()
+        .map(|w| {
+            let line = worker_result(w);
+            let mut parts = line.split_whitespace().map(str::to_string);
+            let kind = parts.next().unwrap_or_default();
+            let what = parts.next().unwrap_or_default();
+            let waited = parts.next().and_then(|w| w.parse().ok()).unwrap_or(0);
+            (kind, what, waited)
+        })
+        .collect()
+}
+
+/// Twenty processes on one store, on an expired token, against a token endpoint that fails
+/// the way `fault` says: every process gets the one flight's error, the endpoint sees at most
+/// `max_requests`, and failures never spend the budget into a lockout. Then time passes the
+/// backoff window (the store's record is aged, as the clock would) and the endpoint recovers:
+/// exactly one refresh serves all twenty.
+async fn fleet_on_a_bad_day(store_url: &str, fault: Fault, code: &str, max_requests: u64, timeout_ms: u64) {
+    let env = Env::start().await;
+    let rt = expired_identity(&env, store_url).await;
+    env.mock.inject_fault(fault).expect("fault");
+    let results = run_fleet(&env, &rt, store_url, 20, timeout_ms, Duration::from_secs(10));
+    let requests = env.mock.counters().token_requests_received;
+    assert!(results.iter().all(|(k, what, _)| k == "err" && what == code), "every process gets {code}: {results:?}");
+    assert!(requests >= 1 && requests <= max_requests, "{code}: {requests} token requests (at most {max_requests})");
+
+    // The backoff (or cooldown) window passes; the endpoint works again.
+    let key = StoreKey::new(&env.url(), zoho_mock::DEFAULT_CLIENT_ID, &RefreshToken::new(rt.clone()));
+    let store = open_store(store_url).expect("store");
+    if let Some(mut b) = store.backoff(&key).await.expect("backoff") {
+        b.until_ms = now_ms() - 1;
+        store.set_backoff(&key, b).await.expect("age the backoff");
+    }
+    if store.cooldown_until(&key).await.expect("cooldown").is_some() {
+        store.set_cooldown(&key, now_ms() - 1).await.expect("age the cooldown");
+    }
+    let results = run_fleet(&env, &rt, store_url, 20, timeout_ms, Duration::from_secs(10));
+    let fingerprints: std::collections::BTreeSet<&str> =
+        results.iter().filter(|(k, _, _)| k == "ok").map(|(_, fp, _)| fp.as_str()).collect();
+    assert_eq!(fingerprints.len(), 1, "after recovery every process has the one new token: {results:?}");
+    assert!(results.iter().all(|(k, _, _)| k == "ok"), "{results:?}");
+    assert_eq!(env.refreshes_succeeded(), 1, "exactly one refresh after recovery");
+    assert_eq!(env.mock.counters().token_requests_received, requests + 1);
+}
+
+fn token_fault(count: u32, edit: impl FnOnce(&mut Fault)) -> Fault {
+    let mut f = Fault::new("/oauth/v2/token", count);
+    edit(&mut f);
+    f
+}
+
+const ACCESS_DENIED: &str = r#"{"error_description":"You have made too many requests continuously. Please try again after some time.","error":"Access Denied","status":"failure"}"#;
+
+/// Every bad day of the issue on one store: Access Denied (1 request), a 500 outage, resets
+/// and an endpoint slower than the timeout (one leader's 3 attempts each), then recovery.
+async fn every_bad_day(store_url: impl Fn(&str) -> String) {
+    fleet_on_a_bad_day(
+        &store_url("denied"),
+        token_fault(1, |f| f.body = Some(ACCESS_DENIED.into())),
+        "token_throttled",
+        1,
+        5_000,
+    )
+    .await;
+    fleet_on_a_bad_day(&store_url("500"), token_fault(3, |f| f.status = Some(500)), "invalid_response", 3, 5_000).await;
+    fleet_on_a_bad_day(&store_url("reset"), token_fault(3, |f| f.reset = true), "transport", 3, 5_000).await;
+    fleet_on_a_bad_day(&store_url("slow"), token_fault(3, |f| f.delay_ms = Some(1_500)), "timeout", 3, 300).await;
+}
+
+/// kill -9 of the lease holder while the endpoint is failing: the others take over after the
+/// lease, one of them makes at most 3 attempts, and every one gets the error in bounded time.
+async fn killed_holder_during_an_outage(store_url: &str, lease: Duration) {
+    let env = Env::start().await;
+    let rt = expired_identity(&env, store_url).await;
+    env.mock.inject_fault(token_fault(1, |f| f.delay_ms = Some(4_000))).expect("fault");
+    let go = scratch("kill-outage").join("go");
+    std::fs::write(&go, b"go").expect("go");
+    let mut holder = spawn_worker(&[
+        ("ZW_MODE", "badday".into()),
+        ("ZW_ACCOUNTS", env.url()),
+        ("ZW_RT", rt.clone()),
+        ("ZW_STORE", store_url.to_string()),
+        ("ZW_TIMEOUT_MS", "30000".into()),
+        ("ZW_LEASE_MS", lease.as_millis().to_string()),
+        ("ZW_GO", go.display().to_string()),
+    ]);
+    let until = Instant::now() + Duration::from_secs(20);
+    while env.mock.counters().token_requests_received == 0 {
+        assert!(Instant::now() < until, "the holder never reached the token endpoint");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    holder.kill().expect("kill -9");
+    let _ = holder.wait();
+    env.mock.inject_fault(token_fault(3, |f| f.status = Some(500))).expect("fault");
+    let results = run_fleet(&env, &rt, store_url, 19, 5_000, lease);
+    assert!(results.iter().all(|(k, what, _)| k == "err" && what == "invalid_response"), "{results:?}");
+    let slowest = results.iter().map(|(_, _, w)| *w).max().unwrap_or(0);
+    assert!(slowest < lease.as_millis() + 3_000, "bounded by the lease: {slowest} ms");
+    let requests = env.mock.counters().token_requests_received;
+    assert!(requests <= 4, "the dead holder's request and one leader's 3 attempts: {requests}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // File store
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_fleet_on_a_bad_day() {
+    let dir = scratch("bad-day");
+    every_bad_day(|name| format!("file://{}", dir.join(format!("{name}.json")).display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_killed_lease_holder_during_an_outage() {
+    let path = scratch("killed-outage").join("tokens.json");
+    killed_holder_during_an_outage(&format!("file://{}", path.display()), Duration::from_secs(10)).await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_eight_processes_on_an_expired_token_make_one_token_request() {
@@ -422,6 +586,18 @@ fn redis_store_url(base: &str, name: &str) -> String {
 async fn redis_eight_processes_on_an_expired_token_make_one_token_request() {
     let Some(base) = redis_url() else { return };
     eight_processes_refresh_once(&redis_store_url(&base, "eight")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_fleet_on_a_bad_day() {
+    let Some(base) = redis_url() else { return };
+    every_bad_day(|name| redis_store_url(&base, &format!("bad-day-{name}"))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_lease_holder_during_an_outage() {
+    let Some(base) = redis_url() else { return };
+    killed_holder_during_an_outage(&redis_store_url(&base, "killed-outage"), Duration::from_secs(2)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

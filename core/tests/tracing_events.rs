@@ -68,3 +68,36 @@ async fn refresh_and_retry_events_are_emitted_without_secrets() {
         }
     }
 }
+
+#[tokio::test]
+async fn bad_day_events_name_the_identity_and_carry_no_secret() {
+    let recorder = Recorder::default();
+    let _guard = tracing::subscriber::set_default(recorder.clone());
+    let env = Env::start().await;
+    let rt = env.refresh_token(SCOPES);
+    let client = Client::builder(env.app(), rt.clone()).build().expect("client");
+    let token = client.access_token().await.expect("token");
+    // In the refresh margin, the endpoint down: retries, a backoff, the working token served;
+    // then a success ends the backoff.
+    env.mock.advance_clock(std::time::Duration::from_secs(3500));
+    let mut f = zoho_mock::Fault::new("/oauth/v2/token", 3);
+    f.status = Some(500);
+    env.mock.inject_fault(f).expect("fault");
+    assert_eq!(client.access_token().await.expect("served"), token);
+    env.mock.advance_clock(std::time::Duration::from_secs(2));
+    client.access_token().await.expect("refreshed");
+
+    let lines = recorder.0.lock().expect("lock").clone();
+    let key = format!("key={}", client.store_key());
+    let with = |needle: &str| lines.iter().filter(|l| l.contains(needle) && l.contains(&key)).count();
+    assert_eq!(with("refresh attempt"), 5, "{lines:#?}");
+    assert_eq!(with("refresh retry"), 2, "{lines:#?}");
+    assert_eq!(with("backoff started"), 1, "{lines:#?}");
+    assert_eq!(with("stale token served"), 1, "{lines:#?}");
+    assert_eq!(with("refresh backoff ended"), 1, "{lines:#?}");
+    for line in &lines {
+        for secret in [rt.as_str(), token.secret(), zoho_mock::DEFAULT_CLIENT_SECRET] {
+            assert!(!line.contains(secret), "secret in a log line: {line}");
+        }
+    }
+}

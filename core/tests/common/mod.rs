@@ -91,6 +91,11 @@ impl Env {
     pub fn refreshes(&self) -> u64 {
         self.mock.counters().token_requests_for("refresh_token")
     }
+
+    /// Refresh requests the mock answered with a token.
+    pub fn refreshes_succeeded(&self) -> u64 {
+        self.mock.counters().token_requests("refresh_token", "success")
+    }
 }
 
 type Hook = Box<dyn FnMut(&MockZoho) -> bool + Send>;
