@@ -173,7 +173,7 @@ impl Runner {
         let mut app = OAuthApp::builder(s(&o, "client_id").unwrap_or(zoho_mock::DEFAULT_CLIENT_ID.into()))
             .client_secret(s(&o, "client_secret").unwrap_or(zoho_mock::DEFAULT_CLIENT_SECRET.into()))
             .dc(dc(&home))
-            .accounts_url(self.dcs[&home].clone())
+            .accounts_url(s(&o, "accounts_url").unwrap_or_else(|| self.dcs[&home].clone()))
             .clock(self.clock.clone());
         // The bindings' `timeout` covers API attempts and token requests; in Rust these are two
         // settings (ClientBuilder::timeout, OAuthAppBuilder::timeout).

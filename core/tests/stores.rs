@@ -32,19 +32,25 @@ fn store_worker() {
     let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} is set by the parent test"));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
-        let app = OAuthApp::builder(zoho_mock::DEFAULT_CLIENT_ID)
-            .client_secret(zoho_mock::DEFAULT_CLIENT_SECRET)
-            .client_type(zoho_oauth::ClientType::SelfClient)
-            .accounts_url(var("ZW_ACCOUNTS"))
-            .build()
-            .expect("app");
+        // The refreshing modes' client: the mock's self client, the store and lease given.
+        let client = || {
+            let timeout = std::env::var("ZW_TIMEOUT_MS").ok().and_then(|t| t.parse().ok()).unwrap_or(30_000);
+            let app = OAuthApp::builder(zoho_mock::DEFAULT_CLIENT_ID)
+                .client_secret(zoho_mock::DEFAULT_CLIENT_SECRET)
+                .client_type(zoho_oauth::ClientType::SelfClient)
+                .accounts_url(var("ZW_ACCOUNTS"))
+                .timeout(Duration::from_millis(timeout))
+                .build()
+                .expect("app");
+            Client::builder(app, var("ZW_RT"))
+                .token_store_url(var("ZW_STORE"))
+                .refresh_lease(Duration::from_millis(var("ZW_LEASE_MS").parse().expect("lease ms")))
+                .build()
+                .expect("client")
+        };
         match mode.as_str() {
             "refresh" => {
-                let client = Client::builder(app, var("ZW_RT"))
-                    .token_store_url(var("ZW_STORE"))
-                    .refresh_lease(Duration::from_millis(var("ZW_LEASE_MS").parse().expect("lease ms")))
-                    .build()
-                    .expect("client");
+                let client = client();
                 wait_for(Path::new(&var("ZW_GO")));
                 let started = Instant::now();
                 let token = client.access_token().await.expect("access token");
@@ -55,19 +61,7 @@ fn store_worker() {
             }
             "badday" => {
                 // One process of a fleet on a bad day: its outcome, never a panic.
-                let timeout = Duration::from_millis(var("ZW_TIMEOUT_MS").parse().expect("timeout ms"));
-                let app = OAuthApp::builder(zoho_mock::DEFAULT_CLIENT_ID)
-                    .client_secret(zoho_mock::DEFAULT_CLIENT_SECRET)
-                    .client_type(zoho_oauth::ClientType::SelfClient)
-                    .accounts_url(var("ZW_ACCOUNTS"))
-                    .timeout(timeout)
-                    .build()
-                    .expect("app");
-                let client = Client::builder(app, var("ZW_RT"))
-                    .token_store_url(var("ZW_STORE"))
-                    .refresh_lease(Duration::from_millis(var("ZW_LEASE_MS").parse().expect("lease ms")))
-                    .build()
-                    .expect("client");
+                let client = client();
                 wait_for(Path::new(&var("ZW_GO")));
                 let started = Instant::now();
                 let outcome = client.access_token().await;
