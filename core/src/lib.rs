@@ -68,12 +68,18 @@
 //! # Behaviour
 //!
 //! - **Cache**: the access token is served until `expires_at - refresh_margin` (300 s by
-//!   default) with only a read lock.
-//! - **Single flight**: one refresh per identity at a time in the process (and across
-//!   processes with a store that supports leases); waiters get the new token.
-//! - **Refresh budget**: at most 10 refreshes per refresh token per 10 minutes, counted in the
-//!   store; beyond that `refresh_budget_exhausted` with `retry_after`, without calling Zoho.
-//!   After Zoho's `"Access Denied"` throttle every client sharing the store backs off.
+//!   default, at most half the token's lifetime) with one atomic load.
+//! - **One flight, one outcome**: one refresh per identity at a time in the process (and across
+//!   processes with a store that supports leases); every waiter gets its result, error
+//!   included. Transient token-endpoint failures are retried twice at most; Zoho's own answers
+//!   never are.
+//! - **Refresh budget**: at most 10 tokens per refresh token per 10 minutes, counting tokens
+//!   issued or possibly issued (not 5xx answers or refused connections), in the store; beyond
+//!   that `refresh_budget_exhausted` with `retry_after`, without calling Zoho. After Zoho's
+//!   `"Access Denied"` throttle every client sharing the store backs off; after any other failed
+//!   refresh, a shared failure backoff (1 s doubling to 30 s) does the same.
+//! - **Serve what still works**: a failed or refused refresh returns the current token while it
+//!   has more than [`STALE_FLOOR`](client::STALE_FLOOR) to live.
 //! - **401**: a dead-token code (`INVALID_TOKEN`, `INVALID_OAUTH`, `INVALID_OAUTHTOKEN`,
 //!   `AUTHENTICATION_FAILURE`) invalidates the token if it is still the rejected one, refreshes
 //!   once and retries once. Scope errors never refresh.
