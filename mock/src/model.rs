@@ -319,6 +319,10 @@ pub struct Fault {
     /// `"malformed"`, `"truncated"`, `"html"` or a literal body to answer with.
     #[serde(default)]
     pub body: Option<String>,
+    /// The fault stops applying once the mock's (virtual) clock reaches this time, in Unix ms,
+    /// whatever is left of `count`: an outage of a given length.
+    #[serde(default)]
+    pub until_ms: Option<i64>,
 }
 
 fn one() -> u32 {
@@ -337,6 +341,7 @@ impl Fault {
             delay_ms: None,
             reset: false,
             body: None,
+            until_ms: None,
         }
     }
 }

@@ -129,7 +129,9 @@ fn is_token_path(path: &str) -> bool {
 }
 
 fn take_fault(shared: &Shared, path: &str, method: &str) -> Option<Fault> {
+    let now = shared.now_ms();
     let mut st = shared.lock();
+    st.faults.retain(|f| f.until_ms.is_none_or(|until| now < until));
     let idx = st.faults.iter().position(|f| {
         path.starts_with(&f.path) && f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
     })?;

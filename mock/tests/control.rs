@@ -90,6 +90,32 @@ async fn status_fault_with_retry_after_applies_count_times_then_stops() {
 }
 
 #[tokio::test]
+async fn a_fault_with_until_ms_stops_when_the_clock_reaches_it_and_arrivals_are_counted() {
+    let env = start().await;
+    env.mock.seed_crm("Leads", 1);
+    let at = s(&env.self_client_tokens(&["ZohoCRM.modules.ALL"]).await["access_token"]).to_string();
+    let mut f = Fault::new("/crm/v8/Leads", 1000);
+    f.status = Some(503);
+    // The mock's clock also moves with real time: leave seconds of slack on each side.
+    f.until_ms = Some(env.mock.now_ms() + 10_000);
+    env.mock.inject_fault(f).unwrap();
+    let url = format!("{}/crm/v8/Leads", env.base());
+    assert_eq!(env.get(&url, Some(&at), &[]).await.status, 503);
+    env.mock.advance_clock(std::time::Duration::from_secs(5));
+    assert_eq!(env.get(&url, Some(&at), &[]).await.status, 503, "still inside the outage");
+    env.mock.advance_clock(std::time::Duration::from_secs(5));
+    assert_eq!(env.get(&url, Some(&at), &[]).await.status, 200, "the outage is over, count left or not");
+    // The JSON form of the control API takes it too.
+    let r = env.control("/faults", json!({"path": "/oauth/v2/token", "count": 5, "status": 500, "until_ms": 1})).await;
+    assert_eq!(r.status, 200);
+    let before = env.mock.counters();
+    let ok = env.post_form(&env.base(), "/oauth/v2/token", &[("grant_type", "refresh_token")]).await;
+    assert_eq!(ok.status, 200, "a fault whose time is past never applies");
+    let after = env.mock.counters();
+    assert_eq!(after.token_requests_received, before.token_requests_received + 1, "counted on arrival");
+}
+
+#[tokio::test]
 async fn body_faults_malformed_truncated_html_and_literal() {
     let env = start().await;
     let token_url = format!("{}/oauth/v2/token", env.base());
