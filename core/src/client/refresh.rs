@@ -82,13 +82,22 @@ pub(super) struct Slot {
     refused: Option<(i64, Error)>,
 }
 
-static SLOTS: LazyLock<Mutex<HashMap<StoreKey, Arc<Mutex<Slot>>>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+/// The slots of one process, by identity.
+type Slots = HashMap<StoreKey, Arc<Mutex<Slot>>>;
+
+/// The slots of this process, with the PID that filled them.
+static SLOTS: LazyLock<Mutex<(u32, Slots)>> = LazyLock::new(|| Mutex::new((std::process::id(), HashMap::new())));
 
 /// The slot of `key`, shared by every client of that identity in the process, so a client
-/// built per request still refreshes once.
+/// built per request still refreshes once. A forked child starts with empty slots: a flight
+/// copied from the parent has no task in the child and would never finish.
 pub(super) fn slot_for(key: &StoreKey) -> Arc<Mutex<Slot>> {
-    let mut map = SLOTS.lock().unwrap_or_else(|p| p.into_inner());
-    map.entry(key.clone()).or_default().clone()
+    let mut slots = SLOTS.lock().unwrap_or_else(|p| p.into_inner());
+    let pid = std::process::id();
+    if slots.0 != pid {
+        *slots = (pid, HashMap::new());
+    }
+    slots.1.entry(key.clone()).or_default().clone()
 }
 
 fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
