@@ -125,9 +125,12 @@ test("Zoho's Access Denied throttle becomes token_throttled and every client bac
     const denied = mock.tokenRequests('refresh_token', 'Access Denied')
     assert.equal(denied, 1)
     await assert.rejects(c.tokenSet({ force: true }), (e) => e.code === 'token_throttled')
-    // Another client of the identity whose margin makes the cached token too old to use.
-    const other = client({ refreshToken: rt, refreshMargin: 3600 })
-    await assert.rejects(other.accessToken(), (e) => e.code === 'token_throttled')
+    // Another client of the identity: it is served the token that still works, and a forced
+    // refresh is refused by the shared cooldown without calling Zoho.
+    const other = client({ refreshToken: rt })
+    const served = await other.accessToken()
+    assert.equal(served, (await c.tokenSet()).accessToken)
+    await assert.rejects(other.tokenSet({ force: true }), (e) => e.code === 'token_throttled' && e.retryAfter > 0)
     assert.equal(mock.tokenRequests('refresh_token', 'Access Denied'), 1, 'the cooldown kept the second client away from Zoho')
   }))
 
