@@ -355,7 +355,8 @@ pub(crate) fn user_json(id: &str, email: &str) -> Value {
     let first = local.chars().next().map(|c| c.to_uppercase().collect::<String>() + &local[c.len_utf8()..]);
     json!({
         "id": id,
-        "zuid": id.trim_start_matches('4'),
+        // Accounts' user id (ZUID), a shorter number of its own; stable for a given CRM user id.
+        "zuid": id.parse::<u64>().map(|n| (700_000_000 + n % 1_000_000_000).to_string()).unwrap_or_default(),
         "email": email,
         "first_name": first,
         "last_name": "Mock",
@@ -401,6 +402,7 @@ mod tests {
         let contacts = standard_module("Contacts").unwrap();
         let account = contacts.fields_json("t").into_iter().find(|f| f["api_name"] == "Account_Name").unwrap();
         assert_eq!(account["lookup"]["module"]["api_name"], "Accounts");
-        assert_eq!(user_json("1", "user@example.com")["full_name"], "User Mock");
+        let user = user_json("4000000000000000001", "user@example.com");
+        assert_eq!((user["full_name"].clone(), user["zuid"].clone()), (json!("User Mock"), json!("700000001")));
     }
 }
