@@ -9,8 +9,9 @@
 # mock's own tests, the core's tests against the mock over real HTTP, the file and Redis stores
 # with real worker processes, and every Rust example in examples/rust), the Python package in a
 # virtualenv of its own (.venv): native module, pytest, the examples, mypy --strict and stubtest;
-# the Node package: npm install, native addon, node --test, tsc --strict, the examples; the
-# Kotlin package: regenerated bindings checked against the committed ones, Kotlin tests.
+# the Node package: npm install, native addon, node --test, tsc --strict, the examples; Zoho's own
+# CRM Node SDK against the zoho-mock binary (mock/sdk-check); the Kotlin package: regenerated
+# bindings checked against the committed ones, Kotlin tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -110,6 +111,29 @@ step "Node: npm install, native addon, node --test, tsc --strict, the examples"
   ../../bindings-node/node_modules/.bin/tsc --noEmit --skipLibCheck --allowJs --checkJs --module nodenext --moduleResolution nodenext \
     --target es2022 --typeRoots ../../bindings-node/node_modules/@types --types node ./*.mjs
 )
+
+step "Zoho's own CRM Node SDK, unmodified, against zoho-mock (mock/sdk-check)"
+# The official SDK (pinned in mock/sdk-check/package.json) talks to the zoho-mock binary over
+# real HTTP: it is a client nobody here wrote, so it checks the mock's fidelity.
+cargo build --locked -q -p zoho-mock --bin zoho-mock
+(cd mock/sdk-check && npm install --no-audit --no-fund --loglevel=error)
+mkdir -p target/sdk-check
+rm -f target/sdk-check/mock.url
+"target/$CARGO_BUILD_TARGET/debug/zoho-mock" --port 0 >target/sdk-check/mock.url 2>target/sdk-check/mock.log &
+mock_pid=$!
+for _ in $(seq 1 100); do
+  if [ -s target/sdk-check/mock.url ]; then break; fi
+  sleep 0.1
+done
+sdk_status=0
+node mock/sdk-check/check.mjs "$(head -n 1 target/sdk-check/mock.url)" || sdk_status=$?
+# Stopped by PID whatever the check did.
+kill "$mock_pid" 2>/dev/null || true
+wait "$mock_pid" 2>/dev/null || true
+if [ "$sdk_status" -ne 0 ]; then
+  echo "error: the SDK check failed (mock log: target/sdk-check/mock.log)" >&2
+  exit "$sdk_status"
+fi
 
 step "Kotlin (uniffi): generated bindings up to date, Kotlin tests against the mock"
 # A JDK and Debian's JNA; the Kotlin compiler (with kotlinx-coroutines) from the npm registry,

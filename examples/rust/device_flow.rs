@@ -19,8 +19,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use zoho_oauth::clock::BoxFuture;
-use zoho_oauth::{Client, ClientType, Clock, DataCenter, DeviceAuthorization, DeviceFlowRequest, OAuthApp};
+use zoho_oauth::{Client, ClientType, DataCenter, DeviceAuthorization, DeviceFlowRequest, OAuthApp};
+
+#[path = "mock_clock.rs"]
+mod mock_clock;
+use mock_clock::MockClock;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -49,20 +52,6 @@ async fn finish(app: OAuthApp, flow: &DeviceAuthorization) -> Result<usize, BoxE
     let leads = client.paginate("/crm/v8/Leads").collect_all().await?;
     println!("{} leads", leads.len());
     Ok(leads.len())
-}
-
-/// Test plumbing, not OAuth: the fake Zoho's virtual clock as the app's clock, so waiting the
-/// 30-second polling interval advances the fake's time instead of sleeping.
-struct MockClock(Arc<zoho_mock::MockZoho>);
-
-impl Clock for MockClock {
-    fn now_ms(&self) -> i64 {
-        self.0.now_ms()
-    }
-    fn sleep(&self, d: Duration) -> BoxFuture<'static, ()> {
-        self.0.advance_clock(d);
-        Box::pin(tokio::task::yield_now())
-    }
 }
 
 #[tokio::main]

@@ -4,14 +4,13 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Extension, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::model::{ClientType, DEFAULT_USER, MintCode};
-use crate::server::{ConnInfo, HandledByTokenEndpoint, params};
+use crate::server::{ConnInfo, Form, HandledByTokenEndpoint, params};
 use crate::state::{Shared, TokenError};
 
 fn error_page(status: StatusCode, title: &str, detail: &str) -> Response {
@@ -29,7 +28,7 @@ fn redirect(target: &url::Url) -> Response {
 /// `GET /oauth/v2/auth`: the consent screen, simulated. `mock_user` picks who consents and
 /// `mock_deny=true` clicks "Deny".
 pub(crate) async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
-    let p = params(uri.query(), &[]);
+    let p = params(uri.query(), None, &[]);
     let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
     let now = shared.now_ms();
     let mut st = shared.lock();
@@ -134,8 +133,8 @@ fn count(shared: &Shared, grant: &str, outcome: &str) {
 
 /// The token-like endpoints share one shape: read parameters, dispatch on `grant_type` (only
 /// the grants the endpoint accepts), answer HTTP 200 with the result, count the outcome.
-async fn token_endpoint(shared: Arc<Shared>, conn: ConnInfo, uri: Uri, body: Bytes, accepts: &[&str]) -> Response {
-    let p = params(uri.query(), &body);
+async fn token_endpoint(shared: Arc<Shared>, conn: ConnInfo, req: Form, accepts: &[&str]) -> Response {
+    let p = req.0;
     let dc = shared.dcs[conn.dc].clone();
     let now = shared.now_ms();
     let grant = p.get("grant_type").cloned().unwrap_or_default();
@@ -160,35 +159,32 @@ async fn token_endpoint(shared: Arc<Shared>, conn: ConnInfo, uri: Uri, body: Byt
 pub(crate) async fn token(
     State(shared): State<Arc<Shared>>,
     Extension(conn): Extension<ConnInfo>,
-    uri: Uri,
-    body: Bytes,
+    req: Form,
 ) -> Response {
-    token_endpoint(shared, conn, uri, body, &["authorization_code", "refresh_token", "client_credentials"]).await
+    token_endpoint(shared, conn, req, &["authorization_code", "refresh_token", "client_credentials"]).await
 }
 
 /// `POST /oauth/v3/device/code`.
 pub(crate) async fn device_code(
     State(shared): State<Arc<Shared>>,
     Extension(conn): Extension<ConnInfo>,
-    uri: Uri,
-    body: Bytes,
+    req: Form,
 ) -> Response {
-    token_endpoint(shared, conn, uri, body, &["device_request"]).await
+    token_endpoint(shared, conn, req, &["device_request"]).await
 }
 
 /// `POST /oauth/v3/device/token`.
 pub(crate) async fn device_token(
     State(shared): State<Arc<Shared>>,
     Extension(conn): Extension<ConnInfo>,
-    uri: Uri,
-    body: Bytes,
+    req: Form,
 ) -> Response {
-    token_endpoint(shared, conn, uri, body, &["device_token"]).await
+    token_endpoint(shared, conn, req, &["device_token"]).await
 }
 
 /// `POST /oauth/v2/token/revoke`.
-pub(crate) async fn revoke(State(shared): State<Arc<Shared>>, uri: Uri, body: Bytes) -> Response {
-    let p = params(uri.query(), &body);
+pub(crate) async fn revoke(State(shared): State<Arc<Shared>>, req: Form) -> Response {
+    let p = req.0;
     let token = p.get("token").cloned().unwrap_or_default();
     let mut st = shared.lock();
     st.counters.revocations += 1;

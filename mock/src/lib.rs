@@ -22,6 +22,9 @@
 
 mod accounts;
 mod control;
+mod crm;
+mod crm_meta;
+mod crm_query;
 mod model;
 mod products;
 mod server;
@@ -32,7 +35,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -86,7 +89,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/oauth/v3/device/token", post(accounts::device_token))
         .route("/oauth/v3/device", get(accounts::device_page))
         .route("/oauth/serverinfo", get(accounts::server_info))
-        .route("/crm/{version}/{module}", get(products::crm).post(products::crm))
+        .route("/crm/{version}/{*rest}", any(crm::crm))
         .route("/api/v1/{resource}", get(products::desk).post(products::desk))
         .route("/books/v3/invoices", get(products::books).post(products::books))
         .route("/books/v3/invoices/{id}", get(products::books))

@@ -20,13 +20,13 @@ use crate::server::ConnInfo;
 use crate::state::{AuthFailure, Shared, iso, op_for, scope_allows};
 
 #[derive(Clone, Copy, PartialEq)]
-enum Product {
+pub(crate) enum Product {
     Crm,
     Desk,
     Books,
 }
 
-fn crm_error(status: StatusCode, code: &str, message: &str, details: Value) -> Response {
+pub(crate) fn crm_error(status: StatusCode, code: &str, message: &str, details: Value) -> Response {
     (status, Json(json!({"code": code, "details": details, "message": message, "status": "error"}))).into_response()
 }
 
@@ -75,16 +75,16 @@ fn auth_error(product: Product, failure: Option<AuthFailure>) -> Response {
 }
 
 /// The caller of a product call after authentication and the scope check.
-struct Authorized {
-    email: String,
-    crm_org: String,
+pub(crate) struct Authorized {
+    pub email: String,
+    pub crm_org: String,
     desk_orgs: Vec<String>,
     books_orgs: Vec<String>,
-    user_id: String,
+    pub user_id: String,
 }
 
 #[allow(clippy::too_many_arguments)]
-fn authorize(
+pub(crate) fn authorize(
     shared: &Shared,
     conn: &ConnInfo,
     headers: &HeaderMap,
@@ -112,7 +112,7 @@ fn authorize(
     })
 }
 
-async fn simulated_latency(shared: &Shared) {
+pub(crate) async fn simulated_latency(shared: &Shared) {
     let ms = shared.lock().settings.latency_ms;
     if ms > 0 {
         tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -120,7 +120,7 @@ async fn simulated_latency(shared: &Shared) {
 }
 
 /// Holds one of an org's concurrent CRM slots until dropped.
-struct CrmSlot {
+pub(crate) struct CrmSlot {
     shared: Arc<Shared>,
     org: String,
 }
@@ -136,7 +136,7 @@ impl Drop for CrmSlot {
 
 /// CRM's per-org concurrency limit and rolling 24-hour credits. On success returns the slot and
 /// the `X-API-CREDITS-REMAINING` value to send (only once half the credits are used, as Zoho does).
-fn crm_gate(shared: &Arc<Shared>, org: &str) -> Result<(CrmSlot, Option<u64>), Response> {
+pub(crate) fn crm_gate(shared: &Arc<Shared>, org: &str) -> Result<(CrmSlot, Option<u64>), Response> {
     let now = shared.now_ms();
     let mut st = shared.lock();
     let concurrency = st.settings.crm_concurrency;
@@ -174,207 +174,11 @@ fn crm_gate(shared: &Arc<Shared>, org: &str) -> Result<(CrmSlot, Option<u64>), R
     Ok((CrmSlot { shared: shared.clone(), org: org.to_string() }, remaining))
 }
 
-fn with_credits(mut r: Response, remaining: Option<u64>) -> Response {
+pub(crate) fn with_credits(mut r: Response, remaining: Option<u64>) -> Response {
     if let Some(n) = remaining {
         r.headers_mut().insert("X-API-CREDITS-REMAINING", HeaderValue::from(n));
     }
     r
-}
-
-const CRM_VERSIONS: &[&str] = &["v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8"];
-const STANDARD_MODULES: &[&str] = &["Leads", "Contacts", "Accounts", "Deals", "Tasks", "Notes"];
-const PAGE_LIMIT: usize = 2000;
-
-/// `GET|POST /crm/{version}/{module}` (and `GET /crm/{version}/users`).
-pub(crate) async fn crm(
-    State(shared): State<Arc<Shared>>,
-    Extension(conn): Extension<ConnInfo>,
-    Path((version, module)): Path<(String, String)>,
-    Query(q): Query<HashMap<String, String>>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if !CRM_VERSIONS.contains(&version.as_str()) {
-        return crm_error(
-            StatusCode::NOT_FOUND,
-            "INVALID_URL_PATTERN",
-            "Please check if the URL trying to access is a correct one",
-            json!({}),
-        );
-    }
-    let (area, sub) = if module == "users" { ("users", None) } else { ("modules", Some(module.as_str())) };
-    let who = match authorize(&shared, &conn, &headers, &method, Product::Crm, "ZohoCRM", area, sub) {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
-    let (_slot, remaining) = match crm_gate(&shared, &who.crm_org) {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    simulated_latency(&shared).await;
-    let r = if module == "users" {
-        crm_users(&shared, &who, &q)
-    } else if method == Method::GET {
-        crm_list(&shared, &module, &q)
-    } else if method == Method::POST {
-        crm_create(&shared, &module, &who, &body)
-    } else {
-        crm_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "INVALID_REQUEST_METHOD",
-            "The http request method type is not a valid one",
-            json!({}),
-        )
-    };
-    with_credits(r, remaining)
-}
-
-fn crm_users(shared: &Shared, who: &Authorized, q: &HashMap<String, String>) -> Response {
-    let me = json!({"id": who.user_id, "email": who.email, "full_name": who.email.split('@').next().unwrap_or(""),
-                    "role": {"name": "CEO"}, "profile": {"name": "Administrator"}, "status": "active"});
-    if q.get("type").map(String::as_str) == Some("CurrentUser") {
-        return Json(json!({"users": [me]})).into_response();
-    }
-    let st = shared.lock();
-    let users: Vec<Value> = st
-        .users_in_org(&who.crm_org)
-        .map(|(email, id)| json!({"id": id, "email": email, "status": "active"}))
-        .collect();
-    Json(json!({"users": users, "info": {"per_page": 200, "count": users.len(), "page": 1, "more_records": false}}))
-        .into_response()
-}
-
-fn parse_positive(q: &HashMap<String, String>, key: &str, default: usize) -> Result<usize, Response> {
-    match q.get(key) {
-        None => Ok(default),
-        Some(v) => v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
-            crm_error(StatusCode::BAD_REQUEST, "INVALID_DATA", "invalid data", json!({"api_name": key}))
-        }),
-    }
-}
-
-fn crm_list(shared: &Shared, module: &str, q: &HashMap<String, String>) -> Response {
-    let per_page = match parse_positive(q, "per_page", 200) {
-        Ok(n) if n <= 200 => n,
-        Ok(_) => {
-            return crm_error(StatusCode::BAD_REQUEST, "INVALID_DATA", "invalid data", json!({"api_name": "per_page"}));
-        }
-        Err(r) => return r,
-    };
-    let page_token = q.get("page_token");
-    if page_token.is_some() && q.contains_key("page") {
-        return crm_error(
-            StatusCode::BAD_REQUEST,
-            "INVALID_REQUEST",
-            "page and page_token cannot be used together",
-            json!({"param_name": "page_token"}),
-        );
-    }
-    let offset = match page_token {
-        Some(t) => match t.strip_prefix("ptk.").and_then(|h| usize::from_str_radix(h, 16).ok()) {
-            Some(o) => o,
-            None => {
-                return crm_error(
-                    StatusCode::BAD_REQUEST,
-                    "INVALID_DATA",
-                    "invalid page token",
-                    json!({"param_name": "page_token"}),
-                );
-            }
-        },
-        None => {
-            let page = match parse_positive(q, "page", 1) {
-                Ok(p) => p,
-                Err(r) => return r,
-            };
-            let offset = (page - 1) * per_page;
-            if offset >= PAGE_LIMIT {
-                return crm_error(
-                    StatusCode::BAD_REQUEST,
-                    "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
-                    "you cannot fetch more than 2000 records with page; use page_token",
-                    json!({"limit": PAGE_LIMIT}),
-                );
-            }
-            offset
-        }
-    };
-    let st = shared.lock();
-    let key = module.to_ascii_lowercase();
-    let records = match st.crm.get(&key) {
-        Some((_, r)) => r.as_slice(),
-        None if STANDARD_MODULES.iter().any(|m| m.eq_ignore_ascii_case(module)) => &[],
-        None => {
-            return crm_error(
-                StatusCode::BAD_REQUEST,
-                "INVALID_MODULE",
-                "the module name given seems to be invalid",
-                json!({"resource_path_index": 0}),
-            );
-        }
-    };
-    if offset >= records.len() {
-        return StatusCode::NO_CONTENT.into_response();
-    }
-    // Pages by number stop at record 2,000; only page tokens reach further.
-    let cap = if page_token.is_some() { records.len() } else { PAGE_LIMIT.min(records.len()) };
-    let end = (offset + per_page).min(cap).max(offset.min(cap));
-    let more = end < records.len();
-    let next_token = more.then(|| format!("ptk.{end:x}"));
-    let info = json!({
-        "per_page": per_page,
-        "count": end - offset,
-        "page": offset / per_page + 1,
-        "more_records": more,
-        "sort_by": "id",
-        "sort_order": "desc",
-        "next_page_token": next_token,
-        "previous_page_token": (offset > 0).then(|| format!("ptk.{:x}", offset.saturating_sub(per_page))),
-        "page_token_expiry": next_token.as_ref().map(|_| iso(shared.now_ms() + 86_400_000)),
-    });
-    Json(json!({"data": &records[offset..end], "info": info})).into_response()
-}
-
-fn crm_create(shared: &Shared, module: &str, who: &Authorized, body: &[u8]) -> Response {
-    let parsed: Option<Vec<Value>> =
-        serde_json::from_slice::<Value>(body).ok().and_then(|v| v.get("data").and_then(Value::as_array).cloned());
-    let Some(items) = parsed.filter(|d| !d.is_empty()) else {
-        return crm_error(
-            StatusCode::BAD_REQUEST,
-            "INVALID_DATA",
-            "the body must be JSON with a non-empty data array",
-            json!({"api_name": "data"}),
-        );
-    };
-    let needs_last_name = ["leads", "contacts"].contains(&module.to_ascii_lowercase().as_str());
-    let now = iso(shared.now_ms());
-    let mut st = shared.lock();
-    let mut results = Vec::new();
-    let mut ok = 0;
-    for item in items {
-        let missing_last_name =
-            needs_last_name && item.get("Last_Name").and_then(Value::as_str).is_none_or(str::is_empty);
-        if missing_last_name || !item.is_object() {
-            results.push(json!({"code": "MANDATORY_NOT_FOUND", "details": {"api_name": "Last_Name"},
-                                "message": "required field not found", "status": "error"}));
-            continue;
-        }
-        let id = format!("{}", 6_000_000_000_000_000_000u64 + st.next_seq());
-        let mut record = item;
-        record["id"] = json!(id);
-        st.crm.entry(module.to_ascii_lowercase()).or_insert_with(|| (module.to_string(), Vec::new())).1.push(record);
-        ok += 1;
-        results.push(json!({"code": "SUCCESS", "details": {"id": id, "Created_Time": now, "Modified_Time": now,
-                             "Created_By": {"id": who.user_id, "name": who.email}},
-                            "message": "record added", "status": "success"}));
-    }
-    let status = match (ok, results.len()) {
-        (0, _) => StatusCode::BAD_REQUEST,
-        (n, total) if n == total => StatusCode::CREATED,
-        _ => StatusCode::ACCEPTED,
-    };
-    (status, Json(json!({"data": results}))).into_response()
 }
 
 /// `/api/v1/{resource}`: Desk organizations and tickets.

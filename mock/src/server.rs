@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -107,6 +107,8 @@ pub(crate) async fn observe(State(shared): State<Arc<Shared>>, req: Request, nex
             }
         }
     };
+    let mut response = response;
+    json_charset(&mut response);
     let mut st = shared.lock();
     if path.starts_with("/oauth/") {
         if is_token_path(&path) && response.extensions().get::<HandledByTokenEndpoint>().is_none() {
@@ -118,6 +120,14 @@ pub(crate) async fn observe(State(shared): State<Arc<Shared>>, req: Request, nex
         st.counters.api_calls_total += 1;
     }
     response
+}
+
+/// Zoho labels JSON `application/json;charset=utf-8`, and its SDKs pick their decoder by that
+/// header; axum's bare `application/json` becomes the same.
+fn json_charset(r: &mut Response) {
+    if r.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == b"application/json") {
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json;charset=utf-8"));
+    }
 }
 
 /// Token handlers mark the responses they produced, so the middleware counts only faulted ones.
@@ -188,14 +198,87 @@ fn reset_connection(conn: Option<&ConnInfo>) -> Response {
     Response::new(Body::from_stream(failing))
 }
 
-/// Reads parameters the way Zoho does: the query string, then a form body on top.
-pub(crate) fn params(query: Option<&str>, body: &[u8]) -> HashMap<String, String> {
+/// The parameters of an accounts request, read as [`params`] reads them.
+pub(crate) struct Form(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequest<S> for Form {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let query = req.uri().query().map(String::from);
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(String::from);
+        let body = Bytes::from_request(req, state).await.map_err(IntoResponse::into_response)?;
+        Ok(Form(params(query.as_deref(), content_type.as_deref(), &body)))
+    }
+}
+
+/// Reads parameters the way Zoho does: the query string, then the body's fields on top. The body
+/// may be `application/x-www-form-urlencoded` (the default) or `multipart/form-data` (what Zoho's
+/// own SDKs send to the token endpoint).
+pub(crate) fn params(query: Option<&str>, content_type: Option<&str>, body: &[u8]) -> HashMap<String, String> {
     let mut out: HashMap<String, String> = HashMap::new();
     if let Some(q) = query {
         out.extend(form_urlencoded::parse(q.as_bytes()).into_owned());
     }
-    if !body.is_empty() {
-        out.extend(form_urlencoded::parse(body).into_owned());
+    if body.is_empty() {
+        return out;
+    }
+    match content_type.and_then(multipart_boundary) {
+        Some(boundary) => out.extend(multipart_fields(body, &boundary)),
+        None => out.extend(form_urlencoded::parse(body).into_owned()),
     }
     out
+}
+
+fn multipart_boundary(content_type: &str) -> Option<String> {
+    let mut parts = content_type.split(';').map(str::trim);
+    if !parts.next()?.eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    parts.find_map(|p| p.strip_prefix("boundary=")).map(|b| b.trim_matches('"').to_string())
+}
+
+/// The text fields of a multipart body (file parts are read as text too; the mock needs none).
+fn multipart_fields(body: &[u8], boundary: &str) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(body);
+    let delimiter = format!("--{boundary}");
+    text.split(delimiter.as_str())
+        .filter_map(|part| {
+            let part = part.strip_prefix("\r\n")?;
+            let (head, value) = part.split_once("\r\n\r\n")?;
+            let name = head.lines().find_map(|line| {
+                let (key, rest) = line.split_once(':')?;
+                if !key.trim().eq_ignore_ascii_case("content-disposition") {
+                    return None;
+                }
+                let start = rest.find("name=\"")? + 6;
+                let len = rest[start..].find('"')?;
+                Some(rest[start..start + len].to_string())
+            })?;
+            Some((name, value.strip_suffix("\r\n").unwrap_or(value).to_string()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multipart_and_urlencoded_bodies() {
+        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"client_id\"\r\n\r\n1000.A\r\n\
+                    --XyZ\r\nContent-Disposition: form-data; name=\"code\"\r\n\r\nab=c\r\n--XyZ--\r\n";
+        let p = params(Some("code=old&x=1"), Some("multipart/form-data; boundary=XyZ"), body.as_bytes());
+        assert_eq!(p.get("client_id").map(String::as_str), Some("1000.A"));
+        assert_eq!(p.get("code").map(String::as_str), Some("ab=c"), "the body wins over the query");
+        assert_eq!(p.get("x").map(String::as_str), Some("1"));
+        let p = params(None, Some("application/x-www-form-urlencoded"), b"a=1&b=2");
+        assert_eq!(p.len(), 2);
+        let no_boundary = params(None, Some("multipart/form-data"), b"a=1");
+        assert_eq!(
+            no_boundary.get("a").map(String::as_str),
+            Some("1"),
+            "without a boundary the body is read as a form"
+        );
+    }
 }

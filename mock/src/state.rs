@@ -228,7 +228,7 @@ impl State {
             return Err(format!("user DC {:?} has no listener; this mock serves {known:?}", spec.dc));
         }
         let n = self.users.len() as u64 + 1;
-        let crm_org_id = spec.crm_org_id.clone().unwrap_or_else(|| format!("org-crm-{n}"));
+        let crm_org_id = spec.crm_org_id.clone().unwrap_or_else(|| format!("60000000{n}"));
         let desk = if spec.desk_org_ids.is_empty() { vec![format!("70000000{n}")] } else { spec.desk_org_ids.clone() };
         let books =
             if spec.books_org_ids.is_empty() { vec![format!("80000000{n}")] } else { spec.books_org_ids.clone() };

@@ -57,6 +57,36 @@ async fn parameters_in_the_query_string_work_like_a_form_body() {
 }
 
 #[tokio::test]
+async fn multipart_token_requests_work_like_a_form_body() {
+    // Zoho's own SDKs send the token request as multipart/form-data.
+    let env = start().await;
+    let code = env.mock.mint_code(MintCode::new(DEFAULT_CLIENT_ID, SCOPES)).unwrap();
+    let fields = [
+        ("client_id", DEFAULT_CLIENT_ID),
+        ("client_secret", DEFAULT_CLIENT_SECRET),
+        ("grant_type", "authorization_code"),
+        ("code", code.code.as_str()),
+    ];
+    let body: String = fields
+        .iter()
+        .map(|(k, v)| format!("--b0undary\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"))
+        .chain(["--b0undary--\r\n".to_string()])
+        .collect();
+    let r = env
+        .http
+        .post(format!("{}/oauth/v2/token", env.base()))
+        .header("Content-Type", "multipart/form-data; boundary=b0undary")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/json;charset=utf-8");
+    let t: Value = r.json().await.unwrap();
+    assert!(t["refresh_token"].is_string(), "{t}");
+}
+
+#[tokio::test]
 async fn grant_codes_expire_on_the_virtual_clock() {
     let env = start().await;
     let mut req = MintCode::new(DEFAULT_CLIENT_ID, SCOPES);

@@ -50,3 +50,8 @@ fn books_invoices() {
 fn fleet_worker() {
     run(env!("CARGO_BIN_EXE_fleet_worker"));
 }
+
+#[test]
+fn crm_records() {
+    run(env!("CARGO_BIN_EXE_crm_records"));
+}

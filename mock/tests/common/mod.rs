@@ -105,6 +105,18 @@ impl Env {
         reply(req.send().await.expect("request")).await
     }
 
+    /// Any method with an optional JSON body, as Zoho's record writes need (PUT, DELETE).
+    pub async fn send(&self, method: reqwest::Method, url: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut req = self.http.request(method, url);
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Zoho-oauthtoken {t}"));
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        reply(req.send().await.expect("request")).await
+    }
+
     pub async fn control(&self, path: &str, body: Value) -> Reply {
         reply(self.http.post(format!("{}/__mock{path}", self.base())).json(&body).send().await.expect("request")).await
     }
