@@ -49,7 +49,7 @@ test('secrets never appear in inspect, JSON, errors or logger output', () =>
     assert.ok(errors.every((e) => e instanceof ZohoError), 'every failure is a ZohoError')
     assert.ok(errors.some((e) => e.code === 'refresh_budget_exhausted'))
     await new Promise((resolve) => setImmediate(resolve))
-    assert.ok(records.some((r) => r.message === 'refresh started'), 'the logger received events')
+    assert.ok(records.some((r) => r.message === 'refresh attempt'), 'the logger received events')
     assert.ok(records.some((r) => r.level === 'warn'), 'warnings too')
 
     const secrets = [DEFAULT_CLIENT_SECRET, 'wrong-secret-value-123', rt, at, ts.accessToken, exchanged.accessToken, exchanged.refreshToken, code, '1000.not-a-refresh-token-xyz']
@@ -77,6 +77,43 @@ test('a logger object gets level methods; a throwing logger does not break calls
     const bad = client({ logger: () => { throw new Error('logger down') } })
     assert.ok(await bad.accessToken())
     assert.throws(() => client({ logger: 42 }), ConfigError)
+  }))
+
+test('the refresh-on-a-bad-day events reach the logger from the refresh task, with the store key and no secret', () =>
+  withMock(async ({ mock, refreshToken }) => {
+    const rt = refreshToken()
+    const records = []
+    const c = new Client({ clientId: DEFAULT_CLIENT_ID, clientSecret: DEFAULT_CLIENT_SECRET, refreshToken: rt, accountsUrl: mock.baseUrl, clock: mock.clock, logger: (r) => records.push(r) })
+    const first = await c.accessToken()
+    mock.advanceClock(3400) // inside the 300 s margin: a refresh is due, the token still works
+    mock.injectFault('/oauth/v2/token', { count: 3, status: 503 })
+    assert.equal(await c.accessToken(), first, 'three failed attempts, then the token that still works')
+    mock.advanceClock(2) // past the first backoff window (1 s)
+    const second = await c.accessToken()
+    assert.notEqual(second, first)
+    await new Promise((resolve) => setImmediate(resolve))
+    const named = (message) => records.filter((r) => r.message.startsWith(message))
+    const expected = [
+      ['refresh attempt', 5, 'info'], // the first token, 3 failed attempts, the recovery
+      ['refresh retry: transient failure at the token endpoint', 2, 'info'],
+      ['refresh failed; backoff started', 1, 'warn'],
+      ['refresh backoff ended: the refresh succeeded', 1, 'info'],
+      ['stale token served:', 1, 'warn'],
+    ]
+    for (const [message, count, level] of expected) {
+      const got = named(message)
+      assert.equal(got.length, count, `${message}: ${got.length} records, expected ${count}: ${records.map((r) => r.message).join(' | ')}`)
+      for (const r of got) {
+        assert.equal(r.level, level, `${message} at level ${r.level}`)
+        assert.equal(r.target, 'zoho_oauth')
+        assert.equal(r.fields.key, c.storeKey, `${message} names the identity by its store key`)
+      }
+    }
+    const retry = named('refresh retry')[0].fields
+    assert.ok(String(retry.status) === '503' && retry.code === 'invalid_response', JSON.stringify(retry))
+    const backoff = named('refresh failed; backoff started')[0].fields
+    assert.ok(Number(backoff.streak) === 1 && Number(backoff.backoff_ms) === 1000, JSON.stringify(backoff))
+    assertNoSecret(JSON.stringify(records), [rt, first, second, DEFAULT_CLIENT_SECRET], 'logger output')
   }))
 
 test('bad client input is a ConfigError with a hint, before any network I/O', () =>

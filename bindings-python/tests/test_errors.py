@@ -3,9 +3,10 @@ exceptions are typed, picklable and chained; no secret reaches repr, str, errors
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import pickle
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, List
 
 import pytest
 
@@ -176,3 +177,50 @@ def test_no_secret_in_repr_str_errors_or_logs(mock_zoho: MockZoho, caplog: pytes
         for s in secrets:
             assert s not in text, f"secret leaked into {text!r}"
     assert all(getattr(r, "zoho_fields", None) is not None for r in caplog.records if r.name == "zoho_oauth")
+
+
+def test_bad_day_refresh_events_reach_logging(mock_zoho: MockZoho, caplog: pytest.LogCaptureFixture) -> None:
+    """The refresh-on-a-bad-day events, emitted from the refresh task the core spawns, reach
+    ``logging``: attempt, retry, backoff started/ended, stale token served; each names the
+    identity by its store key (a hash) and none carries a secret."""
+    caplog.set_level(logging.DEBUG, logger="zoho_oauth")
+    rt = mock_zoho.mint_refresh_token(["ZohoCRM.modules.ALL"])["refresh_token"]
+    c = mock_zoho.client(rt)
+    first = c.access_token()
+    mock_zoho.advance_clock(3400)  # inside the 300 s margin: a refresh is due, the token still works
+    mock_zoho.inject_fault("/oauth/v2/token", count=3, status=503)
+    assert c.access_token() == first  # three failed attempts, then the token that still works
+    mock_zoho.advance_clock(2)  # past the first backoff window (1 s)
+    second = c.access_token()
+    assert second != first
+    key = "zoho-oauth:v1:" + hashlib.sha256(f"{mock_zoho.base_url}\0{DEFAULT_CLIENT_ID}\0{rt}".encode()).hexdigest()[:40]
+    records = [r for r in caplog.records if r.name == "zoho_oauth"]
+
+    def named(message: str) -> List[logging.LogRecord]:
+        return [r for r in records if r.getMessage().startswith(message)]
+
+    def fields(r: logging.LogRecord) -> Dict[str, str]:
+        return dict(getattr(r, "zoho_fields", None) or {})
+
+    expected = {
+        "refresh attempt": (5, logging.INFO),  # the first token, 3 failed attempts, the recovery
+        "refresh retry: transient failure at the token endpoint": (2, logging.INFO),
+        "refresh failed; backoff started": (1, logging.WARNING),
+        "refresh backoff ended: the refresh succeeded": (1, logging.INFO),
+        "stale token served:": (1, logging.WARNING),
+    }
+    for message, (count, level) in expected.items():
+        got = named(message)
+        assert len(got) == count, f"{message!r}: {len(got)} records, expected {count}: {[r.getMessage() for r in records]}"
+        for r in got:
+            assert r.levelno == level, f"{message!r} at level {r.levelname}"
+            assert fields(r).get("key") == key, f"{message!r} names the identity by its store key: {fields(r)}"
+    retry = fields(named("refresh retry")[0])
+    assert retry.get("status") == "503" and retry.get("code") == "invalid_response", retry
+    backoff = fields(named("refresh failed; backoff started")[0])
+    assert backoff.get("streak") == "1" and backoff.get("backoff_ms") == "1000", backoff
+    secrets = [rt, first, second, DEFAULT_CLIENT_SECRET]
+    for r in records:
+        text = r.getMessage() + repr(fields(r))
+        for s in secrets:
+            assert s not in text, f"secret leaked into {text!r}"
