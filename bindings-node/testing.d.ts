@@ -63,7 +63,17 @@ export declare class MockZoho {
   configure(settings: Record<string, unknown>): Record<string, unknown>
   injectFault(
     path: string,
-    options?: { count?: number; method?: string; status?: number; retryAfter?: string; delayMs?: number; reset?: boolean; body?: string },
+    options?: {
+      count?: number
+      method?: string
+      status?: number
+      retryAfter?: string
+      delayMs?: number
+      reset?: boolean
+      body?: string
+      /** The fault stops applying when the mock's clock (`nowMs()`) reaches this time. */
+      untilMs?: number
+    },
   ): void
   seedCrm(module: string, count: number): void
   counters(): Counters

@@ -99,9 +99,12 @@ class MockZoho {
     return this._call('configure', settings)
   }
 
-  /** Makes the next `count` requests under `path` fail. */
-  injectFault(path, { count = 1, method, status, retryAfter, delayMs, reset = false, body } = {}) {
-    this._call('inject_fault', dropUndefined({ path, count, method, status, retry_after: retryAfter, delay_ms: delayMs, reset, body }))
+  /** Makes the next `count` requests under `path` fail (until the mock's clock reaches `untilMs`, if given). */
+  injectFault(path, { count = 1, method, status, retryAfter, delayMs, reset = false, body, untilMs } = {}) {
+    this._call(
+      'inject_fault',
+      dropUndefined({ path, count, method, status, retry_after: retryAfter, delay_ms: delayMs, reset, body, until_ms: untilMs }),
+    )
   }
 
   /** Replaces a CRM module's records with `count` generated ones. */

@@ -6,9 +6,16 @@ so requests in flight at a jump reach Zoho with a dead token (401, refreshed onc
 while the others find the cached token expired. Pass: 0 errors and exactly 2 refreshes during the
 run. Reports throughput and the process's peak RSS. A script, not a test (bench/README.md "Load").
 
+With ``--bad-day`` the jumps go into the refresh margin (30 s for that run), to 20 s before the
+token expires, and the token endpoint answers 500 for the next 3 s of the mock's clock, which
+moves 1 ms per request. Pass: 0 errors (failed refreshes serve the token that still works),
+exactly 2 successful refreshes, at most 12 failed token requests (two flights of three attempts
+per outage).
+
     .venv/bin/python bench/load/load.py            # the package as installed (maturin develop: debug)
     # release numbers: maturin build --release ... and run it with that wheel installed (bench/README.md)
     .venv/bin/python bench/load/load.py --threads  # 64 threads on the sync Client instead
+    .venv/bin/python bench/load/load.py --bad-day  # either mode, on a bad day
 """
 
 from __future__ import annotations
@@ -32,17 +39,27 @@ TOKEN_TTL_SECS = 100
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", action="store_true", help="64 threads on the sync Client instead of asyncio tasks")
+    ap.add_argument("--bad-day", action="store_true", help="the token endpoint down 3 s in each refresh margin")
     args = ap.parse_args()
+    margin = 30 if args.bad_day else 10
     with MockZoho(settings={"access_token_ttl_secs": TOKEN_TTL_SECS}) as mock:
         errors: List[str] = []
         next_i = iter(range(TOTAL))  # next() on a range iterator is atomic under the GIL
         lock = threading.Lock()
+        expires_at_ms = [0]  # the cached token's expiry, read before timing and after each refresh
 
         def claim() -> int:
             with lock:
                 i = next(next_i, -1)
             if i in (TOTAL // 3, 2 * TOTAL // 3):
-                mock.advance_clock(TOKEN_TTL_SECS + 1)  # the token expires
+                if args.bad_day:
+                    # Into the margin, 20 s before the token expires, and the token endpoint down for 3 s.
+                    now = mock.advance_clock(max(0, expires_at_ms[0] - 20_000 - mock.now_ms()) / 1000)
+                    mock.inject_fault("/oauth/v2/token", count=1000, status=500, until_ms=now + 3000)
+                else:
+                    mock.advance_clock(TOKEN_TTL_SECS + 1)  # the token expires
+            elif args.bad_day and i >= 0:
+                mock.advance_clock(0.001)
             return i
 
         def record(r: Any) -> None:
@@ -50,14 +67,21 @@ def main() -> None:
                 errors.append(f"HTTP {r.status}")
 
         if args.threads:
-            client = mock.client(refresh_margin=10)
+            client = mock.client(refresh_margin=margin)
             client.access_token()
+
+            def track() -> None:
+                expires_at_ms[0] = client.token_set().expires_at_ms
+
+            track()
             before = mock.counters()
 
             def worker() -> None:
                 while (i := claim()) >= 0:
                     try:
                         record(client.get("/crm/v8/Leads", params={"per_page": 1}))
+                        if i % 100 == 0:
+                            track()
                     except Exception as e:  # noqa: BLE001 - counted, the run must show 0
                         errors.append(repr(e))
 
@@ -68,15 +92,18 @@ def main() -> None:
             elapsed = time.perf_counter() - start
             kind = "threads, sync Client"
         else:
-            aclient = mock.async_client(refresh_margin=10)
+            aclient = mock.async_client(refresh_margin=margin)
 
             async def run() -> float:
                 await aclient.access_token()
+                expires_at_ms[0] = (await aclient.token_set()).expires_at_ms
 
                 async def worker() -> None:
                     while (i := claim()) >= 0:
                         try:
                             record(await aclient.get("/crm/v8/Leads", params={"per_page": 1}))
+                            if i % 100 == 0:
+                                expires_at_ms[0] = (await aclient.token_set()).expires_at_ms
                         except Exception as e:  # noqa: BLE001 - counted, the run must show 0
                             errors.append(repr(e))
 
@@ -90,17 +117,19 @@ def main() -> None:
             kind = "asyncio tasks, AsyncClient"
         after = mock.counters()
         refreshes = after["token_requests"]["refresh_token"]["success"] - before["token_requests"].get("refresh_token", {}).get("success", 0)
+        failed = sum(after["token_requests"].get("faulted", {}).values()) - sum(before["token_requests"].get("faulted", {}).values())
         calls = after["api_calls_total"] - before["api_calls_total"]
         peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
-            f"python load ({kind}): {TOTAL} requests, {TASKS} concurrent, {elapsed:.2f} s, {TOTAL / elapsed:.0f} req/s, "
-            f"errors {len(errors)}, refreshes {refreshes}, API calls {calls} (401 retries {calls - TOTAL}), "
-            f"peak RSS {peak_mib:.1f} MiB"
+            f"python load ({kind}{', bad day' if args.bad_day else ''}): {TOTAL} requests, {TASKS} concurrent, {elapsed:.2f} s, "
+            f"{TOTAL / elapsed:.0f} req/s, errors {len(errors)}, refreshes {refreshes}, failed token requests {failed}, "
+            f"API calls {calls} (401 retries {calls - TOTAL}), peak RSS {peak_mib:.1f} MiB"
         )
         if errors:
             print("first errors:", errors[:3], file=sys.stderr)
         assert not errors, "every request succeeds"
         assert refreshes == 2, "exactly one refresh per expiry"
+        assert failed <= 12, f"at most two flights of three attempts per outage: {failed}"
 
 
 if __name__ == "__main__":

@@ -84,6 +84,8 @@ async fn bad_day_events_name_the_identity_and_carry_no_secret() {
     f.status = Some(500);
     env.mock.inject_fault(f).expect("fault");
     assert_eq!(client.access_token().await.expect("served"), token);
+    // Served again inside the backoff: no second warning (one per 10 s, not one per call).
+    assert_eq!(client.access_token().await.expect("served"), token);
     env.mock.advance_clock(std::time::Duration::from_secs(2));
     client.access_token().await.expect("refreshed");
 
@@ -93,7 +95,8 @@ async fn bad_day_events_name_the_identity_and_carry_no_secret() {
     assert_eq!(with("refresh attempt"), 5, "{lines:#?}");
     assert_eq!(with("refresh retry"), 2, "{lines:#?}");
     assert_eq!(with("backoff started"), 1, "{lines:#?}");
-    assert_eq!(with("stale token served"), 1, "{lines:#?}");
+    assert_eq!(with("stale token served: the refresh failed"), 1, "{lines:#?}");
+    assert_eq!(with("stale token served"), 2, "{lines:#?}");
     assert_eq!(with("refresh backoff ended"), 1, "{lines:#?}");
     for line in &lines {
         for secret in [rt.as_str(), token.secret(), zoho_mock::DEFAULT_CLIENT_SECRET] {

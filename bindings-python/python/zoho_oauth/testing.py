@@ -231,10 +231,12 @@ class MockZoho:
         delay_ms: Optional[int] = None,
         reset: bool = False,
         body: Optional[str] = None,
+        until_ms: Optional[int] = None,
     ) -> None:
         """Makes the next ``count`` requests under ``path`` fail: a ``status`` (with ``retry_after``),
         a ``delay_ms``, a connection ``reset``, or a ``body`` of "malformed", "truncated", "html" or
-        literal text."""
+        literal text. With ``until_ms`` (the mock's clock, see :meth:`now_ms`) the fault stops
+        applying at that time, whatever is left of ``count``: an outage of a given length."""
         fault = {
             "path": path,
             "count": count,
@@ -244,6 +246,7 @@ class MockZoho:
             "delay_ms": delay_ms,
             "reset": reset,
             "body": body,
+            "until_ms": until_ms,
         }
         self._call("inject_fault", _drop_none(fault))
 

@@ -80,7 +80,13 @@ impl Failure {
 pub(super) struct Slot {
     running: Option<(u64, Shared<BoxFuture<'static, Outcome>>)>,
     refused: Option<(i64, Error)>,
+    /// When a "stale token served" warning was last logged: during an outage every call is
+    /// served, and one warning per [`STALE_WARNING_EVERY`] says so without flooding the log.
+    stale_warned_ms: Option<i64>,
 }
+
+/// At most one "stale token served" warning per identity this often (the others are debug).
+const STALE_WARNING_EVERY: Duration = Duration::from_secs(10);
 
 /// The slots of one process, by identity.
 type Slots = HashMap<StoreKey, Arc<Mutex<Slot>>>;
@@ -266,8 +272,21 @@ impl Client {
                 .filter(|t| t.usable(now, STALE_FLOOR))
                 .max_by_key(|t| t.expires_at_ms);
             if let Some(t) = best {
-                warn!(target: "zoho_oauth", key = %inner.key, code = %failure.error.code(), expires_in_s = (t.expires_at_ms - now) / 1000,
-                    "stale token served: the refresh failed or was refused, and the current token still works");
+                let loud = {
+                    let mut slot = lock(&inner.slot);
+                    let due = slot.stale_warned_ms.is_none_or(|at| now < at || now - at >= ms(STALE_WARNING_EVERY));
+                    if due {
+                        slot.stale_warned_ms = Some(now);
+                    }
+                    due
+                };
+                let expires_in_s = (t.expires_at_ms - now) / 1000;
+                if loud {
+                    warn!(target: "zoho_oauth", key = %inner.key, code = %failure.error.code(), expires_in_s,
+                        "stale token served: the refresh failed or was refused, and the current token still works");
+                } else {
+                    debug!(target: "zoho_oauth", key = %inner.key, code = %failure.error.code(), expires_in_s, "stale token served");
+                }
                 self.set_hot(t.clone());
                 return Ok(t);
             }
