@@ -154,7 +154,7 @@ impl TokenSet {
 }
 
 /// Visible ASCII only (`!` to `~`): what an access token may contain.
-fn is_visible_ascii(s: &str) -> bool {
+pub(crate) fn is_visible_ascii(s: &str) -> bool {
     s.bytes().all(|b| b.is_ascii_graphic())
 }
 

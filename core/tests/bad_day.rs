@@ -310,3 +310,22 @@ async fn unusable_token_answers_are_never_cached_or_stored() {
     assert!(good.secret().starts_with("1000."));
     assert!(store.get(client.store_key()).await.expect("read").is_some());
 }
+
+#[tokio::test]
+async fn a_stored_token_that_could_never_be_sent_is_replaced() {
+    let env = Env::start().await;
+    let store = Arc::new(MemoryStore::isolated());
+    let rt = env.refresh_token(SCOPES);
+    let build = || Client::builder(env.app(), rt.clone()).token_store(store.clone()).build().expect("client");
+    let first = build();
+    // As a store written by an older build may hold it.
+    let mut bad = first.token_set().await.expect("token").as_ref().clone();
+    bad.access_token = zoho_oauth::AccessToken::new("1000.bad\r\nX-Injected: 1");
+    store.put(first.store_key(), bad).await.expect("put");
+    assert!(store.get(first.store_key()).await.expect("read").is_none(), "treated as absent");
+    // A new process's client refreshes instead of failing on it until it expires.
+    let token = build().access_token().await.expect("a good token");
+    assert!(!token.secret().contains('\r'));
+    assert_eq!(env.refreshes(), 2);
+    assert!(store.get(first.store_key()).await.expect("read").is_some(), "replaced");
+}

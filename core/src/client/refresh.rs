@@ -210,6 +210,8 @@ impl Client {
         if let Some((until_ms, e)) = &slot.refused
             && *until_ms > now
         {
+            debug!(target: "zoho_oauth", key = %self.inner.key, code = %e.code(), retry_after_ms = until_ms - now,
+                "refresh refused: inside the window of the last failure or refusal");
             return Err(Failure::new(e.clone().with_retry_after(until(now, *until_ms)), &None));
         }
         let id = FLIGHT_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

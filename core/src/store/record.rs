@@ -45,8 +45,14 @@ impl TokenRecord {
         }
     }
 
-    pub(crate) fn to_token(&self) -> TokenSet {
-        TokenSet {
+    /// The token, unless its access token could never be sent (not visible ASCII, as a store
+    /// written by an older build may hold): such a token is treated as absent, so the next call
+    /// refreshes and replaces it instead of failing on it until it expires.
+    pub(crate) fn to_token(&self) -> Option<TokenSet> {
+        if !crate::token::is_visible_ascii(&self.access_token) || self.access_token.is_empty() {
+            return None;
+        }
+        Some(TokenSet {
             access_token: AccessToken::new(self.access_token.clone()),
             refresh_token: None,
             api_domain: self.api_domain.clone(),
@@ -56,7 +62,7 @@ impl TokenRecord {
             issued_at_ms: self.issued_at_ms.unwrap_or(self.expires_at_ms.saturating_sub(3_600_000)),
             scopes: self.scopes.clone(),
             id_token: None,
-        }
+        })
     }
 }
 
@@ -110,7 +116,7 @@ pub(crate) fn entry<'m>(map: &'m mut Records, key: &StoreKey) -> &'m mut Record 
 
 impl Record {
     pub(crate) fn token(&self) -> Option<TokenSet> {
-        self.token.as_ref().map(TokenRecord::to_token)
+        self.token.as_ref().and_then(TokenRecord::to_token)
     }
 
     pub(crate) fn put(&mut self, token: &TokenSet) {

@@ -232,7 +232,7 @@ impl RedisStore {
             return Ok(None);
         }
         let token: Option<TokenRecord> = token.and_then(|t| serde_json::from_str(&t).ok());
-        let t = token.map(|t| t.to_token());
+        let t = token.and_then(|t| t.to_token());
         Ok(Some(StoredIdentity {
             key: StoreKey::from_parts(
                 id.to_string(),
@@ -258,7 +258,7 @@ fn now_ms() -> i64 {
 /// A stored token value; one this build cannot read is treated as absent (the next refresh
 /// replaces it).
 fn parse_token(v: Option<String>) -> Option<TokenSet> {
-    v.and_then(|s| serde_json::from_str::<TokenRecord>(&s).ok()).map(|r| r.to_token())
+    v.and_then(|s| serde_json::from_str::<TokenRecord>(&s).ok()).and_then(|r| r.to_token())
 }
 
 /// A stored backoff value; one this build cannot read is treated as absent.
