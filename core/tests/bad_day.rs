@@ -329,3 +329,30 @@ async fn a_stored_token_that_could_never_be_sent_is_replaced() {
     assert_eq!(env.refreshes(), 2);
     assert!(store.get(first.store_key()).await.expect("read").is_some(), "replaced");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_a_refresh_runs_only_its_starter_waits() {
+    let env = Env::start().await;
+    let client = client_on(&env, Arc::new(MemoryStore::isolated()));
+    let old = client.access_token().await.expect("token");
+    env.mock.advance_clock(Duration::from_secs(3500)); // inside the margin, 100 s left
+    env.mock.inject_fault(fault(1, |f| f.delay_ms = Some(800))).expect("fault");
+    let starter = {
+        let c = client.clone();
+        tokio::spawn(async move { c.access_token().await })
+    };
+    let until = Instant::now() + Duration::from_secs(10);
+    while received(&env) < 2 {
+        assert!(Instant::now() < until, "the refresh never reached the mock");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let started = Instant::now();
+    for _ in 0..10 {
+        assert_eq!(client.access_token().await.expect("served"), old, "the others keep the working token");
+    }
+    assert!(started.elapsed() < Duration::from_millis(400), "nobody but the starter waited: {:?}", started.elapsed());
+    let new = starter.await.expect("task").expect("refreshed");
+    assert_ne!(new, old, "the starter waited for the new token");
+    assert_eq!(client.access_token().await.expect("cached"), new);
+    assert_eq!(env.refreshes_succeeded(), 2);
+}

@@ -21,7 +21,9 @@
 //!   (a token another process wrote, cooldown, backoff, budget) before sending anything. While
 //!   another process holds the lease, it watches the store for that process's outcome.
 //! - **Serve what still works**: when a refresh is refused or fails and the current token still
-//!   has more than [`STALE_FLOOR`] to live, callers get that token (with a warning event).
+//!   has more than [`STALE_FLOOR`] to live, callers get that token (with a warning event). While
+//!   a refresh runs, only the caller that started it waits; the others keep using the current
+//!   token while it still works (refresh ahead).
 //! - **Deadlines**: a caller waits for the flight at most until its own deadline; a flight's
 //!   attempts end before its lease does.
 
@@ -60,6 +62,9 @@ const STREAK_MEMORY_MS: i64 = 10 * 60 * 1000;
 /// What a flight gives every caller that waited for it.
 type Outcome = std::result::Result<Arc<TokenSet>, Failure>;
 
+/// A running flight, as every caller awaits it.
+type Flight = Shared<BoxFuture<'static, Outcome>>;
+
 /// A failed flight: the error, and the best token it saw that still works (possibly inside the
 /// refresh margin), so each caller can serve it.
 #[derive(Clone)]
@@ -78,7 +83,7 @@ impl Failure {
 /// cooldown or spent budget) so callers inside its window are answered without any I/O.
 #[derive(Default)]
 pub(super) struct Slot {
-    running: Option<(u64, Shared<BoxFuture<'static, Outcome>>)>,
+    running: Option<(u64, Flight)>,
     refused: Option<(i64, Error)>,
     /// When a "stale token served" warning was last logged: during an outage every call is
     /// served, and one warning per [`STALE_WARNING_EVERY`] says so without flooding the log.
@@ -166,10 +171,19 @@ impl Client {
         // A flight that started before this caller's token was rejected may bring that very
         // token back (from the store); then one more flight is started.
         for round in 0..2 {
-            let flight = match self.join_or_start(stale.clone()) {
+            let (flight, started) = match self.join_or_start(stale.clone()) {
                 Ok(f) => f,
                 Err(failure) => return self.serve_or_fail(failure, stale.as_ref()).await,
             };
+            // Refresh ahead: the caller that started the flight waits for it; the others keep
+            // using the token while it still works.
+            if !started
+                && stale.is_none()
+                && let Some(t) = inner.hot.load_full().filter(|t| t.usable(self.clock().now_ms(), STALE_FLOOR))
+            {
+                debug!(target: "zoho_oauth", key = %inner.key, "refresh running: serving the current token meanwhile");
+                return Ok(t);
+            }
             let outcome = match deadline {
                 None => flight.await,
                 Some(d) => match tokio::time::timeout_at(d.into(), flight).await {
@@ -194,18 +208,15 @@ impl Client {
             .with_hint("the token store or the token endpoint keeps handing out a dead token; retry later"))
     }
 
-    /// Join the identity's running flight, or start one; a refusal recorded in this process and
-    /// still in force answers at once instead.
-    fn join_or_start(
-        &self,
-        stale: Option<AccessToken>,
-    ) -> std::result::Result<Shared<BoxFuture<'static, Outcome>>, Failure> {
+    /// Join the identity's running flight, or start one (the flag says which); a refusal
+    /// recorded in this process and still in force answers at once instead.
+    fn join_or_start(&self, stale: Option<AccessToken>) -> std::result::Result<(Flight, bool), Failure> {
         static FLIGHT_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let now = self.clock().now_ms();
         let mut slot = lock(&self.inner.slot);
         if let Some((_, f)) = &slot.running {
             debug!(target: "zoho_oauth", key = %self.inner.key, "refresh waiting: joining the running flight");
-            return Ok(f.clone());
+            return Ok((f.clone(), false));
         }
         if let Some((until_ms, e)) = &slot.refused
             && *until_ms > now
@@ -238,7 +249,7 @@ impl Client {
         });
         let shared = fut.shared();
         slot.running = Some((id, shared.clone()));
-        Ok(shared)
+        Ok((shared, true))
     }
 
     /// Record a finished flight in the slot: no flight runs any more, and a refusal with a
