@@ -21,6 +21,7 @@ use crate::dc::{DataCenter, is_zoho_host, truncate};
 use crate::error::{Error, ErrorCode, Result};
 use crate::flows::{OAuthApp, is_loopback, normalize_server_url, random_token};
 use crate::paginate::Paginator;
+use crate::redact::Scrub;
 use crate::response::{DEAD_TOKEN_CODES, RateLimits, Response};
 use crate::retry::{RetryPolicy, StatusClass, classify, is_idempotent};
 use crate::secret::{AccessToken, RefreshToken};
@@ -33,6 +34,8 @@ pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(300);
 pub const DEFAULT_REFRESH_BUDGET: u32 = 10;
 /// Default timeout of one request attempt.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default cap on an API response body: 64 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 /// How long a cross-process refresh lease lives if its holder dies (default).
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(60);
 /// How often a process waiting for another's refresh re-reads the store.
@@ -137,6 +140,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     max_concurrency: Option<usize>,
     initial_token: Option<TokenSet>,
+    max_response_bytes: usize,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -226,6 +230,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Largest API response body read (default [`DEFAULT_MAX_RESPONSE_BYTES`], 64 MiB). A
+    /// larger answer fails with `response_too_large` as soon as the cap is passed, without
+    /// buffering the rest. Token-endpoint answers have their own fixed cap of 1 MiB.
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
     /// Seed the cache with a token you already have (for example from the code exchange),
     /// saving one refresh.
     pub fn initial_token(mut self, token: TokenSet) -> Self {
@@ -273,6 +285,7 @@ impl ClientBuilder {
             (None, None) => open_store("memory://")?,
         };
         let key = StoreKey::new(&accounts_server, self.app.client_id(), &self.refresh_token);
+        let scrub = self.app.scrub().with([self.refresh_token.secret()]);
         // The refresh token lives in the client, never in the cached token (stores may persist).
         let hot = self.initial_token.map(|mut t| {
             t.refresh_token = None;
@@ -297,6 +310,8 @@ impl ClientBuilder {
                 api_domain,
                 explicit,
                 limiter: self.max_concurrency.map(|n| Arc::new(Semaphore::new(n.max(1)))),
+                max_response_bytes: self.max_response_bytes.max(1),
+                scrub,
                 rate_limits: Mutex::new(RateLimits::default()),
                 pid: std::process::id(),
             }),
@@ -334,6 +349,9 @@ struct Inner {
     limiter: Option<Arc<Semaphore>>,
     rate_limits: Mutex<RateLimits>,
     pid: u32,
+    max_response_bytes: usize,
+    /// The refresh token and client secrets, scrubbed from every error this client returns.
+    scrub: Scrub,
 }
 
 impl fmt::Debug for Client {
@@ -366,6 +384,7 @@ impl Client {
             retry: RetryPolicy::default(),
             max_concurrency: None,
             initial_token: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -432,7 +451,7 @@ impl Client {
             }
         }
         // Boxed so this future stays small: the hit path does not move the refresh state.
-        Ok(Box::pin(self.refresh_slow(false)).await?.access_token.clone())
+        Ok(Box::pin(self.refresh_slow(false)).await.map_err(|e| self.scrubbed(e))?.access_token.clone())
     }
 
     /// [`access_token`](Client::access_token) from synchronous code, on the shared runtime.
@@ -465,12 +484,19 @@ impl Client {
         if let Some(t) = self.hot_fresh(now) {
             return Ok(t);
         }
-        Box::pin(self.refresh_slow(false)).await
+        Box::pin(self.refresh_slow(false)).await.map_err(|e| self.scrubbed(e))
     }
 
     /// Force a refresh now (still single-flight, budgeted and throttle-aware).
     pub async fn force_refresh(&self) -> Result<Arc<TokenSet>> {
-        self.refresh_slow(true).await
+        self.refresh_slow(true).await.map_err(|e| self.scrubbed(e))
+    }
+
+    /// `e` without this identity's secrets: the refresh token, the client secrets and the
+    /// current access token (a server may echo any of them into an error).
+    fn scrubbed(&self, e: Error) -> Error {
+        let current = self.inner.hot.load_full();
+        e.scrub(&self.inner.scrub.with(current.as_ref().map(|t| t.access_token.secret())))
     }
 
     fn hot_fresh(&self, now: i64) -> Option<Arc<TokenSet>> {
@@ -1051,8 +1077,11 @@ impl RequestBuilder {
                 &token.access_token,
                 timeout,
                 clock.now_ms(),
+                inner.max_response_bytes,
+                &inner.scrub,
             )
-            .await;
+            .await
+            .map_err(|e| e.scrub(&inner.scrub.with([token.access_token.secret()])));
             match outcome {
                 Ok(resp) => {
                     let limits = resp.rate_limits();
@@ -1128,6 +1157,8 @@ async fn send_once(
     token: &AccessToken,
     timeout: Duration,
     now_ms: i64,
+    max_body: usize,
+    scrub: &Scrub,
 ) -> Result<Response> {
     if !query.is_empty() {
         let mut q = url.query_pairs_mut();
@@ -1167,8 +1198,8 @@ async fn send_once(
         .iter()
         .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
-    let bytes = resp.bytes().await.map_err(|e| Error::from_reqwest(&e, &format!("{method} request")))?;
-    Ok(Response::new(status, headers, bytes.to_vec(), shown, now_ms))
+    let bytes = crate::response::read_capped(resp, max_body, &format!("{method} request")).await?;
+    Ok(Response::new(status, headers, bytes, shown, now_ms, scrub.with([token.secret()])))
 }
 
 #[cfg(test)]

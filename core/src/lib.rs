@@ -112,6 +112,7 @@ pub mod dc;
 pub mod error;
 pub mod flows;
 pub mod paginate;
+mod redact;
 pub mod response;
 pub mod retry;
 mod runtime;

@@ -23,8 +23,12 @@ pub use device::{DeviceAuthorization, DeviceFlowRequest};
 use crate::clock::{Clock, SharedClock};
 use crate::dc::{DataCenter, truncate};
 use crate::error::{Error, ErrorCode, Result};
+use crate::redact::Scrub;
 use crate::secret::{ClientSecret, GrantCode, PkceVerifier, RefreshToken, constant_time_eq};
 use crate::token::TokenSet;
+
+/// Largest token-endpoint answer read: Zoho's are a few hundred bytes.
+pub const MAX_TOKEN_RESPONSE_BYTES: usize = 1024 * 1024;
 
 /// Default timeout of one token-endpoint request.
 pub const DEFAULT_TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -347,6 +351,12 @@ impl OAuthApp {
         &self.inner.clock
     }
 
+    /// A scrubber for every client secret of this app.
+    pub(crate) fn scrub(&self) -> Scrub {
+        let secrets = self.inner.secrets.values().chain(self.inner.default_secret.as_ref());
+        Scrub::new(secrets.map(|s| s.secret()))
+    }
+
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.inner.http
     }
@@ -505,9 +515,11 @@ impl OAuthApp {
         if let Some(v) = &req.code_verifier {
             form.push(("code_verifier", v.secret().to_string()));
         }
-        let (status, body) = self.post_form(&server, "/oauth/v2/token", &form, "code exchange").await?;
+        let scrub = self.scrub().with(form.iter().filter(|(k, _)| *k != "grant_type").map(|(_, v)| v.as_str()));
+        let answer = self.post_form(&server, "/oauth/v2/token", &form, "code exchange").await;
         zeroize_form(form);
-        TokenSet::parse(status, &body, self.inner.clock.now_ms(), &server)
+        let (status, body) = answer.map_err(|e| e.scrub(&scrub))?;
+        TokenSet::parse(status, &body, self.inner.clock.now_ms(), &server).map_err(|e| e.scrub(&scrub))
     }
 
     /// Get a new access token with a refresh token, at `accounts_server` (the home DC's when
@@ -544,7 +556,7 @@ impl OAuthApp {
         }
         let (status, body) = self.post_form(&server, "/oauth/v2/token", &form, "client credentials").await?;
         zeroize_form(form);
-        TokenSet::parse(status, &body, self.inner.clock.now_ms(), &server)
+        TokenSet::parse(status, &body, self.inner.clock.now_ms(), &server).map_err(|e| e.scrub(&self.scrub()))
     }
 
     /// Revoke a refresh token (and with it every access token minted from it).
@@ -553,6 +565,7 @@ impl OAuthApp {
         let form = vec![("token", refresh_token.secret().to_string())];
         let (status, body) = self.post_form(&server, "/oauth/v2/token/revoke", &form, "revocation").await?;
         zeroize_form(form);
+        let scrub = self.scrub().with([refresh_token.secret()]);
         let parsed: Option<serde_json::Value> = serde_json::from_str(&body).ok();
         let ok_status = parsed.as_ref().and_then(|v| v.get("status")).and_then(|s| s.as_str()).map(|s| s == "success");
         match (status, ok_status) {
@@ -560,11 +573,13 @@ impl OAuthApp {
             (400, _) | (_, Some(false)) => Err(Error::new(ErrorCode::InvalidCode, "Zoho did not revoke the token")
                 .with_status(status)
                 .with_body(&body)
-                .with_hint("the token is unknown, already revoked, or belongs to another DC")),
+                .with_hint("the token is unknown, already revoked, or belongs to another DC")
+                .scrub(&scrub)),
             _ => Err(Error::new(ErrorCode::InvalidResponse, "unexpected answer from the revoke endpoint")
                 .with_status(status)
                 .with_body(&body)
-                .with_hint("check the accounts URL")),
+                .with_hint("check the accounts URL")
+                .scrub(&scrub)),
         }
     }
 
@@ -600,9 +615,15 @@ impl OAuthApp {
             .await
             .map_err(|e| Error::from_reqwest(&e, what))?;
         let status = resp.status().as_u16();
-        let body = resp.text().await.map_err(|e| Error::from_reqwest(&e, what))?;
+        let body = read_token_body(resp, what).await?;
         Ok((status, body))
     }
+}
+
+/// A token-endpoint body as text, capped at [`MAX_TOKEN_RESPONSE_BYTES`].
+pub(crate) async fn read_token_body(resp: reqwest::Response, what: &str) -> Result<String> {
+    let bytes = crate::response::read_capped(resp, MAX_TOKEN_RESPONSE_BYTES, what).await?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn zeroize_form(form: Vec<(&str, String)>) {
