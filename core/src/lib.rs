@@ -112,6 +112,7 @@ pub mod dc;
 pub mod error;
 pub mod flows;
 pub mod paginate;
+mod proxy;
 mod redact;
 pub mod response;
 pub mod retry;

@@ -176,7 +176,7 @@ impl OAuthAppBuilder {
             let normalized = normalize_server_url(url)?;
             overrides.insert(dc.unwrap_or(self.dc), normalized);
         }
-        let http = reqwest::Client::builder()
+        let http = crate::proxy::configure(reqwest::Client::builder())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(self.timeout)
             .user_agent(concat!("zoho-oauth-rust/", env!("CARGO_PKG_VERSION")))
