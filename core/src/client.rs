@@ -721,6 +721,10 @@ impl Client {
         let Some(origin) = Origin::of(&u) else {
             return false;
         };
+        // Credentials in an api_domain would break (or leak through) every request.
+        if !u.username().is_empty() || u.password().is_some() {
+            return false;
+        }
         (u.scheme() == "https" && is_zoho_host(&origin.host)) || self.inner.explicit.contains(&origin)
     }
 
@@ -1015,7 +1019,7 @@ impl RequestBuilder {
         let client = self.client.clone();
         client.check_fork()?;
         let inner = client.inner.clone();
-        let absolute = self.target.contains("://");
+        let absolute = is_absolute(&self.target);
         // Absolute URLs are checked before any I/O; those whose answer depends on the token's
         // api_domain are checked again once the token is known.
         if absolute {
@@ -1056,7 +1060,7 @@ impl RequestBuilder {
             let url = if absolute {
                 parse_url(&self.target)?
             } else {
-                let path = if self.target.starts_with('/') { self.target.clone() } else { format!("/{}", self.target) };
+                let path = normalize_relative(&self.target)?;
                 let base = client.base_for(self.product, &token);
                 parse_url(&format!("{}{}", base.trim_end_matches('/'), path))?
             };
@@ -1135,6 +1139,45 @@ impl RequestBuilder {
             }
         }
     }
+}
+
+/// True when `target` is an absolute URL: a scheme, then `://`, before any `/`, `?` or `#`
+/// (a relative path may carry `://` in its query string).
+fn is_absolute(target: &str) -> bool {
+    let t = target.trim_start();
+    let Some(pos) = t.find("://") else {
+        return false;
+    };
+    let scheme = &t[..pos];
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+/// A relative path with `.` and `..` segments resolved (also percent-encoded ones) and empty
+/// segments collapsed, so it stays under the base URL's path prefix; a path that climbs above
+/// it is a config error. The query string and fragment are kept as they are.
+fn normalize_relative(target: &str) -> Result<String> {
+    let split = target.find(['?', '#']).unwrap_or(target.len());
+    let (path, rest) = target.split_at(split);
+    let mut segments: Vec<&str> = Vec::new();
+    for seg in path.split(['/', '\\']) {
+        let lower = seg.to_ascii_lowercase();
+        match lower.as_str() {
+            "" | "." | "%2e" => {}
+            ".." | ".%2e" | "%2e." | "%2e%2e" => {
+                if segments.pop().is_none() {
+                    return Err(Error::config(
+                        format!("the path {:?} climbs above the base URL", truncate(target, 80)),
+                        "pass a path without `..` segments, or an absolute URL",
+                    ));
+                }
+            }
+            _ => segments.push(seg),
+        }
+    }
+    let trailing = if path.ends_with('/') && !segments.is_empty() { "/" } else { "" };
+    Ok(format!("/{}{trailing}{rest}", segments.join("/")))
 }
 
 fn parse_url(s: &str) -> Result<url::Url> {
@@ -1276,6 +1319,18 @@ mod tests {
         let explicit = client(Some("http://127.0.0.1:8080"), DataCenter::Eu);
         assert_eq!(explicit.static_allowed(&u("http://127.0.0.1:8080/x")), Some(true));
         assert_eq!(explicit.static_allowed(&u("http://127.0.0.1:8081/x")), Some(false));
+    }
+
+    #[test]
+    fn absolute_urls_and_relative_paths() {
+        assert!(is_absolute("https://www.zohoapis.eu/crm/v8/Leads"));
+        assert!(!is_absolute("/crm/v8/Leads?next=https://evil.example"));
+        assert!(!is_absolute("Leads?x=a://b"));
+        let n = |s: &str| normalize_relative(s).map_err(|e| e.code());
+        assert_eq!(n("crm/v8//Leads/"), Ok("/crm/v8/Leads/".to_string()));
+        assert_eq!(n("/a/./b/../c?x=/../y"), Ok("/a/c?x=/../y".to_string()));
+        assert_eq!(n("/..//x"), Err(ErrorCode::Config));
+        assert_eq!(n("/a/%2E%2e/../x"), Err(ErrorCode::Config));
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(3600);
 pub(crate) const THROTTLE_WINDOW: Duration = Duration::from_secs(600);
 
 /// The tokens one grant yields, with everything needed to use and refresh them.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct TokenSet {
     /// The access token (one hour).
     pub access_token: AccessToken,
@@ -36,6 +36,23 @@ pub struct TokenSet {
     pub scopes: Vec<String>,
     /// OpenID id_token, present when the `email` scope was granted. Not a credential for APIs.
     pub id_token: Option<String>,
+}
+
+impl std::fmt::Debug for TokenSet {
+    /// Every field but the credentials: the tokens print `[redacted]`, and so does the
+    /// `id_token` (a signed statement of the user's identity).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("access_token", &self.access_token)
+            .field("refresh_token", &self.refresh_token)
+            .field("api_domain", &self.api_domain)
+            .field("accounts_server", &self.accounts_server)
+            .field("token_type", &self.token_type)
+            .field("expires_at_ms", &self.expires_at_ms)
+            .field("scopes", &self.scopes)
+            .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
 impl TokenSet {

@@ -6,7 +6,7 @@ mod hostile_server;
 use std::sync::Arc;
 
 use hostile_server::{Hostile, Reply};
-use zoho_oauth::{Client, ErrorCode, MemoryStore, OAuthApp};
+use zoho_oauth::{Client, ErrorCode, MemoryStore, OAuthApp, TokenSet};
 
 const SECRET: &str = "client-secret-value-0123";
 const REFRESH: &str = "1000.refresh.token.value.4567";
@@ -115,4 +115,66 @@ async fn error_codes_naming_a_secret_field_stay_visible() {
     let err = client(&server, None, |b| b).access_token().await.expect_err("refused");
     assert_eq!(err.code(), ErrorCode::InvalidClientSecret);
     assert_eq!(err.body(), Some(r#"{"error":"invalid_client_secret"}"#));
+}
+
+#[tokio::test]
+async fn api_domain_with_credentials_is_not_adopted() {
+    let server =
+        Hostile::start(|_| Reply::json(200, &token_body(r#","api_domain":"https://user:pw@www.zohoapis.com""#))).await;
+    let app = OAuthApp::builder("1000.ID").client_secret(SECRET).accounts_url(server.url()).build().expect("app");
+    let c = Client::builder(app, REFRESH).token_store(Arc::new(MemoryStore::isolated())).build().expect("client");
+    let err = c.access_token().await.expect_err("credentials in api_domain");
+    assert_eq!(err.code(), ErrorCode::InvalidResponse, "{err}");
+}
+
+#[tokio::test]
+async fn relative_paths_stay_relative_and_under_the_prefix() {
+    let server = Hostile::start(|r| {
+        if r.target.starts_with("/oauth") { Reply::json(200, &token_body("")) } else { Reply::json(200, "{}") }
+    })
+    .await;
+    let c = client(&server, Some(format!("{}/prefix", server.url())), |b| b);
+    let r = c.get("/crm/v8/Leads?next=https://evil.example/x").send().await.expect("relative path with :// in query");
+    assert_eq!(r.status(), 200);
+    let err = c.get("/..//x").send().await.expect_err("climbs above the prefix");
+    assert_eq!(err.code(), ErrorCode::Config, "{err}");
+    let err = c.get("/a/%2e%2e/%2E%2E/x").send().await.expect_err("encoded climb");
+    assert_eq!(err.code(), ErrorCode::Config, "{err}");
+    c.get("/a/../b").send().await.expect("stays under the prefix");
+    let targets: Vec<String> =
+        server.seen().into_iter().map(|s| s.target).filter(|t| !t.starts_with("/oauth")).collect();
+    assert_eq!(targets, vec!["/prefix/crm/v8/Leads?next=https://evil.example/x".to_string(), "/prefix/b".to_string()]);
+}
+
+#[tokio::test]
+async fn a_repeated_next_page_token_stops_the_paginator() {
+    let server = Hostile::start(|r| {
+        if r.target.starts_with("/oauth") {
+            Reply::json(200, &token_body(""))
+        } else {
+            let data: Vec<_> = (0..200).map(|i| serde_json::json!({"id": i})).collect();
+            Reply::json(
+                200,
+                &serde_json::json!({"data": data, "info": {"more_records": true, "next_page_token": "same"}})
+                    .to_string(),
+            )
+        }
+    })
+    .await;
+    let c = client(&server, None, |b| b);
+    let err = tokio::time::timeout(std::time::Duration::from_secs(60), c.paginate("/crm/v8/Leads").collect_all())
+        .await
+        .expect("the paginator must not loop forever")
+        .expect_err("a repeated token is an error");
+    assert_eq!(err.code(), ErrorCode::InvalidResponse, "{err}");
+    assert!(server.seen().len() < 20, "stopped early");
+}
+
+#[test]
+fn token_set_debug_hides_the_id_token() {
+    let body = format!(r#"{{"access_token":"{ACCESS}","id_token":"eyJhbGciOi.secret-identity.sig"}}"#);
+    let t = TokenSet::parse(200, &body, 0, "https://accounts.zoho.com").expect("parse");
+    let shown = format!("{t:?}");
+    assert!(!shown.contains("secret-identity") && !shown.contains(ACCESS), "{shown}");
+    assert!(shown.contains("id_token"));
 }
