@@ -64,6 +64,7 @@ const FAMILIES = {
   timeout: TransportError,
   transport: TransportError,
   invalid_response: TransportError,
+  response_too_large: TransportError,
   config: ConfigError,
   store: StoreError,
 }
@@ -556,7 +557,7 @@ class OAuthApp {
 
 const CLIENT_KEYS = new Set([
   ...APP_KEYS, 'refreshToken', 'tokenStore', 'accountsServer', 'apiDomain', 'allowHosts', 'refreshMargin',
-  'refreshBudget', 'maxRetries', 'maxConcurrency', 'initialToken',
+  'refreshBudget', 'maxRetries', 'maxConcurrency', 'maxResponseBytes', 'initialToken',
 ])
 const REQUEST_KEYS = new Set(['params', 'json', 'form', 'body', 'headers', 'product', 'timeout', 'maxRetries', 'retryNonIdempotent', 'signal'])
 const FROM_NATIVE = Symbol('fromNative')
@@ -627,6 +628,7 @@ class Client {
     set('refreshBudget', int('refreshBudget', o.refreshBudget))
     set('maxRetries', int('maxRetries', o.maxRetries))
     set('maxConcurrency', int('maxConcurrency', o.maxConcurrency))
+    set('maxResponseBytes', int('maxResponseBytes', o.maxResponseBytes))
     let initial = null
     if (o.initialToken != null) {
       initial = tokenNative(o.initialToken)

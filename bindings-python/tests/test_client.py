@@ -278,6 +278,16 @@ def test_transport_timeout_and_invalid_response(mock_zoho: MockZoho) -> None:
     assert h.value.code == "invalid_response"
 
 
+def test_response_too_large(mock_zoho: MockZoho) -> None:
+    c = mock_zoho.client(max_response_bytes=64)
+    with pytest.raises(TransportError) as e:
+        c.get("/crm/v8/Leads", max_retries=0)
+    assert e.value.code == "response_too_large"
+    assert mock_zoho.client().get("/crm/v8/Leads").status == 200
+    with pytest.raises(ConfigError):
+        mock_zoho.client(max_response_bytes=0)
+
+
 def test_from_env_and_context_manager(mock_zoho: MockZoho, monkeypatch: pytest.MonkeyPatch) -> None:
     rt = mock_zoho.mint_refresh_token(["ZohoCRM.modules.ALL"])["refresh_token"]
     monkeypatch.setenv("ZOHO_CLIENT_ID", DEFAULT_CLIENT_ID)
