@@ -295,9 +295,19 @@ impl Error {
         Error::new(ErrorCode::Store, message).with_hint("check that the token store is reachable and writable")
     }
 
-    /// Map a reqwest failure to `timeout` or `transport`, without the URL (it may carry
-    /// a query string the caller did not mean to publish) and without any header.
+    /// Map a reqwest failure to `timeout` or `transport`, naming the scheme, host and port it
+    /// tried but not the path or query (they may carry what the caller did not mean to
+    /// publish), and without any header.
     pub(crate) fn from_reqwest(err: &reqwest::Error, what: &str) -> Self {
+        let what = match err.url() {
+            Some(u) => format!(
+                "{what} to {}://{}:{}",
+                u.scheme(),
+                u.host_str().unwrap_or("?"),
+                u.port_or_known_default().map(|p| p.to_string()).unwrap_or_else(|| "?".into())
+            ),
+            None => what.to_string(),
+        };
         if err.is_timeout() {
             return Error::new(ErrorCode::Timeout, format!("{what} timed out"))
                 .with_hint("raise the timeout or check the network path to Zoho");

@@ -178,3 +178,19 @@ fn token_set_debug_hides_the_id_token() {
     assert!(!shown.contains("secret-identity") && !shown.contains(ACCESS), "{shown}");
     assert!(shown.contains("id_token"));
 }
+
+#[tokio::test]
+async fn transport_errors_name_scheme_host_and_port_but_not_the_path() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port");
+    let app =
+        OAuthApp::builder("1000.ID").client_secret(SECRET).accounts_url(format!("http://{dead}")).build().expect("app");
+    let c = Client::builder(app, REFRESH)
+        .token_store(Arc::new(MemoryStore::isolated()))
+        .max_retries(0)
+        .build()
+        .expect("client");
+    let err = c.access_token().await.expect_err("nothing listens");
+    assert_eq!(err.code(), ErrorCode::Transport);
+    assert!(err.message().contains(&format!("http://{dead}")), "{err}");
+    assert!(!err.message().contains("/oauth"), "{err}");
+}
