@@ -18,6 +18,7 @@ mod config;
 mod demo;
 mod mockclock;
 mod progress;
+mod term;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -199,23 +200,25 @@ fn exit_code(e: &Error) -> u8 {
 }
 
 /// Print a typed error: its message, Zoho's code, how long to wait, and the hint. Never a
-/// stack trace; the core keeps secrets out of every error.
+/// stack trace; the core keeps secrets out of every error, and every field that may quote a
+/// server is cleaned of terminal escapes.
 fn report(e: &Error) {
-    eprintln!("error: {} ({})", e.message(), e.code());
+    use term::clean;
+    eprintln!("error: {} ({})", clean(e.message()), e.code());
     if let Some(s) = e.status() {
         eprintln!("  HTTP status: {s}");
     }
     if let Some(z) = e.zoho_code() {
         match e.zoho_message() {
-            Some(m) => eprintln!("  Zoho says: {z}: {m}"),
-            None => eprintln!("  Zoho says: {z}"),
+            Some(m) => eprintln!("  Zoho says: {}: {}", clean(z), clean(m)),
+            None => eprintln!("  Zoho says: {}", clean(z)),
         }
     }
     if let Some(r) = e.retry_after() {
         eprintln!("  retry after: {} s", r.as_secs_f64().ceil() as u64);
     }
     if let Some(h) = e.hint() {
-        eprintln!("hint: {h}");
+        eprintln!("hint: {}", clean(h));
     }
 }
 
@@ -248,6 +251,12 @@ fn main() -> ExitCode {
             report(&e);
             ExitCode::from(exit_code(&e))
         }
+        Err(cmd::Failure::Usage(e)) => {
+            report(&e);
+            ExitCode::from(2)
+        }
+        // The reader went away (`zoho-oauth token | head -c0`): nothing left to say to anyone.
+        Err(cmd::Failure::ClosedPipe) => ExitCode::from(1),
         Err(cmd::Failure::Other(msg)) => {
             eprintln!("error: {msg}");
             ExitCode::from(1)

@@ -126,6 +126,7 @@ async fn exchange_status_token_request_paginate_revoke() {
     assert_eq!(rc, 0);
     let v: serde_json::Value = serde_json::from_str(&out).expect("raw JSON on a pipe");
     assert_eq!(v["data"].as_array().map(Vec::len), Some(2));
+    assert!(out.ends_with('\n'), "piped output ends with a newline");
 
     let (rc, out, err) = checked(env.run(&["request", "GET", "/crm/v8/Leads", "--paginate"]), &secrets);
     assert_eq!(rc, 0, "{err}");
@@ -192,6 +193,7 @@ async fn exit_codes_are_distinct_and_errors_carry_hints() {
         &secrets,
     );
     assert_eq!(rc, 7, "{err}");
+    assert!(err.contains(&format!("http://{dead}")), "the transport error names where it went: {err}");
 
     // Rate limit: the store says ten refreshes happened in the last ten minutes.
     let code = env.code(&["ZohoCRM.modules.ALL"]);
@@ -207,8 +209,43 @@ async fn exit_codes_are_distinct_and_errors_carry_hints() {
     assert!(err.contains("refresh_budget_exhausted") && err.contains("retry after"), "{err}");
     assert_eq!(env.mock.counters().token_requests_for("refresh_token"), 0, "no call to Zoho past the budget");
 
-    // Usage errors are clap's (2).
+    // Usage errors are 2, whether clap or the command finds them.
     assert_eq!(env.run(&["request"]).status.code(), Some(2));
+    for args in [
+        &["request", "FETCH", "/x"][..],
+        &["request", "GET", "/x", "--query", "per_page"],
+        &["request", "GET", "/x", "-H", "nocolon"],
+        &["request", "POST", "/x", "--json", "{"],
+        &["request", "GET", "/x", "--product", "creator"],
+        &["request", "POST", "/x", "--paginate"],
+    ] {
+        let (rc, _, err) = checked(env.run(args), &secrets);
+        assert_eq!(rc, 2, "{args:?}: {err}");
+        assert!(err.contains("hint:"), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_text_cannot_drive_the_terminal_and_a_closed_pipe_is_quiet() {
+    let env = Env::start().await;
+    let hostile = r#"{"error":"invalid_code","error_description":"\u001b]0;pwned\u0007\u001b[2Kgone\u009b"}"#;
+    let mut fault = zoho_mock::Fault::new("/oauth/v2/token", 1);
+    fault.body = Some(hostile.to_string());
+    env.mock.inject_fault(fault).expect("fault");
+    let (rc, _, err) = checked(env.run(&["exchange", "--code", "1000.x"]), &[DEFAULT_CLIENT_SECRET]);
+    assert_eq!(rc, 4, "{err}");
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}') && !err.contains('\u{9b}'), "raw escapes: {err:?}");
+    assert!(err.contains("\\x1b]0;pwned"), "shown, escaped: {err}");
+
+    // `token` into a pipe nobody reads: no panic, no backtrace.
+    let code = env.code(&["ZohoCRM.modules.ALL"]);
+    assert_eq!(checked(env.run(&["exchange", "--code", &code]), &[DEFAULT_CLIENT_SECRET]).0, 0);
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let o = env.cmd(&["token"]).stdout(writer).output().expect("runs");
+    let (rc, _, err) = checked(o, &[DEFAULT_CLIENT_SECRET]);
+    assert_ne!(rc, 101, "{err}");
+    assert!(err.is_empty(), "quiet: {err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
