@@ -431,3 +431,59 @@ fn demo_runs_and_checks_itself() {
     }
     assert!(!out.contains(DEFAULT_CLIENT_SECRET));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_secrets_config_permissions_and_secret_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::start().await;
+    let secrets = [DEFAULT_CLIENT_SECRET];
+    // A config file others may write, holding the secret: refused with the chmod hint.
+    let cfg = env.dir.join("loose.toml");
+    std::fs::write(&cfg, format!("client_secret = \"{DEFAULT_CLIENT_SECRET}\"\n")).expect("write");
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let out = env.cmd(&["status"]).env_remove("ZOHO_CLIENT_SECRET").env("ZOHO_CONFIG", &cfg).output().expect("runs");
+    let (rc, _, err) = checked(out, &secrets);
+    assert_eq!(rc, 3, "{err}");
+    assert!(err.contains("chmod 600"), "{err}");
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let out = env.cmd(&["status"]).env_remove("ZOHO_CLIENT_SECRET").env("ZOHO_CONFIG", &cfg).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+
+    // --client-secret on the command line works but warns; a file or stdin does not warn.
+    let code = env.code(&["ZohoCRM.modules.ALL"]);
+    let out = env
+        .cmd(&["exchange", "--code", &code, "--client-secret", DEFAULT_CLIENT_SECRET])
+        .env_remove("ZOHO_CLIENT_SECRET")
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("warning: --client-secret on the command line"), "{err}");
+    let file = env.dir.join("secret.txt");
+    std::fs::write(&file, format!("{DEFAULT_CLIENT_SECRET}\n")).expect("write");
+    let code = env.code(&["ZohoCRM.modules.ALL"]);
+    let out = env
+        .cmd(&["exchange", "--code", &code, "--client-secret-file", file.to_str().expect("utf8")])
+        .env_remove("ZOHO_CLIENT_SECRET")
+        .output()
+        .expect("runs");
+    let (rc, _, err) = checked(out, &secrets);
+    assert_eq!(rc, 0, "{err}");
+    assert!(!err.contains("warning"), "{err}");
+    let rt = refresh_token_in(&env.store());
+    let mut child = env
+        .cmd(&["token", "--refresh-token-file", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "{rt}").expect("write");
+    }
+    let (rc, out, err) = checked(child.wait_with_output().expect("runs"), &[DEFAULT_CLIENT_SECRET, &rt]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(out.trim().starts_with("1000."), "{out}");
+}
