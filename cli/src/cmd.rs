@@ -433,10 +433,18 @@ async fn login(
     let (tx, rx) = tokio::sync::oneshot::channel::<String>();
     let tx = Arc::new(std::sync::Mutex::new(Some(tx)));
     let base = redirect_uri.clone();
+    let expected_state = auth.state.clone();
     let route = axum::routing::get(move |axum::extract::RawQuery(q): axum::extract::RawQuery| {
         let tx = tx.clone();
-        let url = format!("{base}?{}", q.unwrap_or_default());
+        let q = q.unwrap_or_default();
+        // Only the redirect carrying this login's state ends the wait; a stray or forged
+        // request (another tab, a scanner, a favicon) is ignored, and the login keeps waiting.
+        let ours = url::form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "state" && v == expected_state);
+        let url = format!("{base}?{q}");
         async move {
+            if !ours {
+                return axum::response::Html("<p>zoho-oauth: ignored (not the state this login sent).</p>");
+            }
             if let Some(tx) = tx.lock().unwrap_or_else(|p| p.into_inner()).take() {
                 let _ = tx.send(url);
             }
