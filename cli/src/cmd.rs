@@ -115,7 +115,7 @@ async fn keep(s: &Settings, tokens: &TokenSet, label: Option<&str>, how: &str) -
         clean(&tokens.scopes.join(" ")),
         redact_store_url(&s.token_store)
     );
-    eprintln!("next: zoho-oauth request GET /crm/v8/users?type=CurrentUser");
+    eprintln!("next: zoho-oauth request GET /crm/v8/Leads --query per_page=5");
     Ok(())
 }
 
@@ -387,7 +387,9 @@ async fn mock(port: u16, dcs: Vec<String>) -> Outcome {
         zoho_mock::DEFAULT_CLIENT_ID,
         zoho_mock::DEFAULT_CLIENT_SECRET
     );
-    eprintln!("mint a grant code: curl -s -XPOST <URL>/__mock/codes -d '{{\"scopes\":[\"ZohoCRM.modules.ALL\"]}}'");
+    eprintln!(
+        "mint a grant code: curl -s -XPOST <URL>/__mock/codes -H 'content-type: application/json' -d '{{\"scopes\":[\"ZohoCRM.modules.ALL\"]}}'"
+    );
     let config = zoho_mock::MockConfig { dcs, port, settings: zoho_mock::Settings::default() };
     zoho_mock::serve_until_signal(config).await.map_err(|e| Failure::Other(format!("cannot start the fake Zoho: {e}")))
 }

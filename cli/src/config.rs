@@ -136,7 +136,12 @@ impl Given {
         let given = self.values;
         let pick = |a: Option<String>, b: Option<String>| a.filter(|v| !v.trim().is_empty()).or(b);
         let dc = match pick(given.dc, file.dc) {
-            Some(code) => DataCenter::from_code(&code)?,
+            Some(code) => DataCenter::from_code(&code).map_err(|e| {
+                Error::config(
+                    format!("{} (from --dc, ZOHO_DC or the config file's dc)", e.message()),
+                    e.hint().unwrap_or("use us, eu, in, au, jp, cn, ca, sa or uk"),
+                )
+            })?,
             None => DataCenter::Us,
         };
         let token_store = match pick(given.token_store, file.token_store) {

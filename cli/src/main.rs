@@ -134,7 +134,7 @@ enum Command {
     /// Exchange a self-client grant code (API console → Self Client → Generate Code) and store
     /// the tokens.
     Exchange {
-        /// The grant code (valid 3 to 10 minutes, single use).
+        /// The grant code (single use; valid 3 minutes by default: exchange it at once).
         #[arg(long)]
         code: String,
         /// A label for this identity in the store, for example the user's email.
@@ -290,17 +290,26 @@ fn report(e: &Error) {
     }
 }
 
-fn init_logging(verbose: u8) {
+/// The command's log subscriber: `-v` lines on stderr (colours only on a terminal), filtered
+/// by level; the device-flow status layer sees the core's poll events at every level, so the
+/// countdown's "last poll" moves even without `-v`.
+fn subscriber(verbose: u8, ansi: bool) -> impl tracing::Subscriber + Send + Sync {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
     let level = match verbose {
         0 => "warn",
         1 => "zoho_oauth=info",
         _ => "zoho_oauth=debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ZOHO_LOG").unwrap_or_else(|_| level.into());
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false);
-    use tracing_subscriber::layer::SubscriberExt;
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_ansi(ansi);
+    tracing_subscriber::registry().with(fmt.with_filter(filter)).with(progress::DeviceStatus)
+}
+
+fn init_logging(verbose: u8) {
+    use std::io::IsTerminal;
     use tracing_subscriber::util::SubscriberInitExt;
-    let _ = tracing_subscriber::registry().with(filter).with(fmt).with(progress::DeviceStatus).try_init();
+    let _ = subscriber(verbose, std::io::stderr().is_terminal()).try_init();
 }
 
 fn main() -> ExitCode {

@@ -246,6 +246,14 @@ async fn server_text_cannot_drive_the_terminal_and_a_closed_pipe_is_quiet() {
     let (rc, _, err) = checked(o, &[DEFAULT_CLIENT_SECRET]);
     assert_ne!(rc, 101, "{err}");
     assert!(err.is_empty(), "quiet: {err}");
+
+    // -v logs into a pipe carry no colour codes; an unknown DC names where it came from.
+    let (rc, _, err) = checked(env.cmd(&["token", "-vv"]).output().expect("runs"), &[DEFAULT_CLIENT_SECRET]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(!err.is_empty() && !err.contains('\u{1b}'), "{err:?}");
+    let (rc, _, err) = checked(env.cmd(&["status"]).env("ZOHO_DC", "europe").output().expect("runs"), &[]);
+    assert_eq!(rc, 3, "{err}");
+    assert!(err.contains("ZOHO_DC"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -405,13 +413,25 @@ async fn mock_command_serves_until_sigterm() {
     let mut child = Command::new(BIN)
         .args(["mock", "--port", "0"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
     let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
     let base = wait_line(&mut out, "http://127.0.0.1:");
     let info = reqwest::get(format!("{base}/__mock/info")).await.expect("info");
     assert_eq!(info.status(), 200);
+    // The printed curl line works as printed: it names the JSON content type the route needs.
+    let hint = wait_line(&mut err, "mint a grant code");
+    assert!(hint.contains("-H 'content-type: application/json'"), "{hint}");
+    let minted = reqwest::Client::new()
+        .post(format!("{base}/__mock/codes"))
+        .header("content-type", "application/json")
+        .body(r#"{"scopes":["ZohoCRM.modules.ALL"]}"#)
+        .send()
+        .await
+        .expect("mint");
+    assert_eq!(minted.status(), 200);
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
     assert_eq!(finish(child), 0);

@@ -396,7 +396,12 @@ impl Client {
             var(k).ok_or_else(|| Error::config(format!("{k} is not set"), format!("export {k} (see the README)")))
         };
         let dc = match var("ZOHO_DC") {
-            Some(d) => DataCenter::from_code(&d)?,
+            Some(d) => DataCenter::from_code(&d).map_err(|e| {
+                Error::config(
+                    format!("ZOHO_DC: {}", e.message()),
+                    e.hint().unwrap_or("use us, eu, in, au, jp, cn, ca, sa or uk"),
+                )
+            })?,
             None => DataCenter::Us,
         };
         let mut app = OAuthApp::builder(need("ZOHO_CLIENT_ID")?).client_secret(need("ZOHO_CLIENT_SECRET")?).dc(dc);

@@ -170,7 +170,7 @@ pub(crate) fn token_error(status: u16, obj: &serde_json::Map<String, Value>, bod
         "invalid_code" => (
             ErrorCode::InvalidCode,
             "Zoho rejected the grant code or refresh token",
-            "a grant code is single-use and expires in 1-3 minutes: generate a new one and exchange it at once at the accounts server of the user's DC; a refresh token answering this was revoked, evicted (20 per user) or belongs to another DC",
+            "a grant code is single-use and valid 3 minutes by default: generate a new one and exchange it at once at the accounts server of the user's DC; a refresh token answering this was revoked, evicted (20 per user) or belongs to another DC",
         ),
         "invalid_client" | "unauthorized_client" => (
             ErrorCode::InvalidClient,
