@@ -85,15 +85,16 @@ impl TokenSet {
 
     fn __repr__(&self) -> String {
         let api_domain = match &self.inner.api_domain {
-            Some(d) => format!("{d:?}"),
+            Some(d) => py_str(d),
             None => "None".to_string(),
         };
+        let scopes: Vec<String> = self.inner.scopes.iter().map(|s| py_str(s)).collect();
         format!(
-            "TokenSet(access_token='[redacted]', refresh_token={}, api_domain={api_domain}, accounts_server={:?}, expires_at_ms={}, scopes={:?})",
+            "TokenSet(access_token='[redacted]', refresh_token={}, api_domain={api_domain}, accounts_server={}, expires_at_ms={}, scopes=[{}])",
             if self.inner.refresh_token.is_some() { "'[redacted]'" } else { "None" },
-            self.inner.accounts_server,
+            py_str(&self.inner.accounts_server),
             self.inner.expires_at_ms,
-            self.inner.scopes,
+            scopes.join(", "),
         )
     }
 
@@ -214,6 +215,23 @@ impl DeviceAuthorization {
             self.inner.interval.as_secs()
         )
     }
+}
+
+/// A string as Python's `repr` writes it: single quotes, with `\\`, `'` and control
+/// characters escaped.
+fn py_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 pub(crate) fn parse_dc(py: Python<'_>, dc: &str) -> PyResult<DataCenter> {
