@@ -318,7 +318,9 @@ impl Client {
     #[pyo3(signature = (*, client_id, client_secret, refresh_token, dc = "us", token_store = "memory://",
         accounts_url = None, api_domain = None, refresh_margin = 300.0, timeout = 30.0, max_retries = 3,
         max_concurrency = None, max_response_bytes = None, allow_hosts = None, initial_token = None,
-        _mock_clock = None))]
+        _mock_clock = None),
+        // The test-only `_mock_clock` (set by zoho_oauth.testing) stays out of help() and stubs.
+        text_signature = "(*, client_id, client_secret, refresh_token, dc='us', token_store='memory://', accounts_url=None, api_domain=None, refresh_margin=300.0, timeout=30.0, max_retries=3, max_concurrency=None, max_response_bytes=None, allow_hosts=None, initial_token=None)")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -543,7 +545,9 @@ impl AsyncClient {
     #[pyo3(signature = (*, client_id, client_secret, refresh_token, dc = "us", token_store = "memory://",
         accounts_url = None, api_domain = None, refresh_margin = 300.0, timeout = 30.0, max_retries = 3,
         max_concurrency = None, max_response_bytes = None, allow_hosts = None, initial_token = None,
-        _mock_clock = None))]
+        _mock_clock = None),
+        // The test-only `_mock_clock` (set by zoho_oauth.testing) stays out of help() and stubs.
+        text_signature = "(*, client_id, client_secret, refresh_token, dc='us', token_store='memory://', accounts_url=None, api_domain=None, refresh_margin=300.0, timeout=30.0, max_retries=3, max_concurrency=None, max_response_bytes=None, allow_hosts=None, initial_token=None)")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,

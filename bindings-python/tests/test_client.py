@@ -338,3 +338,12 @@ def test_headers_mapping_is_case_insensitive_and_keeps_repeats() -> None:
     assert h["SET-COOKIE"] == "a=1, b=2" and h.get_list("Set-Cookie") == ["a=1", "b=2"]
     assert len(h) == 2 and set(h) == {"set-cookie", "content-type"} and h.get("x-none") is None
     assert "Content-Type" in h and "content-length" not in h
+
+
+def test_test_only_parameters_stay_out_of_help() -> None:
+    import inspect
+
+    for cls in (Client, zoho_oauth.AsyncClient, zoho_oauth.OAuthApp):
+        shown = str(inspect.signature(cls))
+        assert "_mock_clock" not in shown and "client_id" in shown, (cls, shown)
+    assert "max_response_bytes" in str(inspect.signature(Client))

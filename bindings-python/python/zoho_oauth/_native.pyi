@@ -96,7 +96,6 @@ class OAuthApp:
         dc_secrets: Optional[Mapping[str, str]] = None,
         dc_accounts_urls: Optional[Mapping[str, str]] = None,
         timeout: float = 30.0,
-        _mock_clock: Optional[MockServer] = None,
     ) -> "OAuthApp": ...
     @property
     def client_id(self) -> str: ...
@@ -204,7 +203,6 @@ class Client:
         max_response_bytes: Optional[int] = None,
         allow_hosts: Optional[Sequence[str]] = None,
         initial_token: Optional[TokenSet] = None,
-        _mock_clock: Optional[MockServer] = None,
     ) -> "Client": ...
     @staticmethod
     def from_env() -> "Client": ...
@@ -322,7 +320,6 @@ class AsyncClient:
         max_response_bytes: Optional[int] = None,
         allow_hosts: Optional[Sequence[str]] = None,
         initial_token: Optional[TokenSet] = None,
-        _mock_clock: Optional[MockServer] = None,
     ) -> "AsyncClient": ...
     @staticmethod
     def from_env() -> "AsyncClient": ...
