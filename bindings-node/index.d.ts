@@ -314,11 +314,12 @@ export declare class OAuthApp {
   }): AuthorizationUrl
   /**
    * Handle the redirect Zoho sent back: parse it, check the state and the accounts server,
-   * and exchange the code at the user's DC with that DC's secret.
+   * and exchange the code at the user's DC with that DC's secret. `expectedState` is required
+   * unless `skipStateCheck` is true (only for callers that check the state themselves).
    */
   handleCallback(
     callbackUrl: string,
-    options?: { expectedState?: string; redirectUri?: string; codeVerifier?: string; signal?: AbortSignal },
+    options?: { expectedState?: string; redirectUri?: string; codeVerifier?: string; skipStateCheck?: boolean; signal?: AbortSignal },
   ): Promise<TokenSet>
   /** Exchange a grant code (self clients: just the code; server clients add `redirectUri`). */
   exchangeCode(

@@ -486,13 +486,14 @@ class OAuthApp {
 
   /** Check the callback's state and accounts server, and exchange its code at the user's DC. */
   async handleCallback(callbackUrl, options) {
-    const o = checkKeys('handleCallback options', options, new Set(['expectedState', 'redirectUri', 'codeVerifier', 'signal']))
+    const o = checkKeys('handleCallback options', options, new Set(['expectedState', 'redirectUri', 'codeVerifier', 'skipStateCheck', 'signal']))
     const url = str('callbackUrl', callbackUrl, { required: true })
     const opts = {}
     const set = (k, v) => { if (v !== undefined) opts[k] = v }
     set('expectedState', str('expectedState', o.expectedState))
     set('redirectUri', str('redirectUri', o.redirectUri))
     set('codeVerifier', str('codeVerifier', o.codeVerifier))
+    set('skipStateCheck', bool('skipStateCheck', o.skipStateCheck))
     const n = this.#n
     return new TokenSet(await withSignal(o.signal, (c) => n.handleCallback(url, opts, c)))
   }

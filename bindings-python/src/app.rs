@@ -383,8 +383,10 @@ impl OAuthApp {
     }
 
     /// Handle the redirect Zoho sent back: parse it, check `state` against `expected_state`
-    /// and the `accounts-server` against Zoho's hosts, and exchange the code at the user's DC.
-    #[pyo3(signature = (callback_url, *, expected_state = None, redirect_uri = None, code_verifier = None))]
+    /// (required unless `skip_state_check=True`, for callers that check it themselves) and the
+    /// `accounts-server` against Zoho's hosts, and exchange the code at the user's DC.
+    #[pyo3(signature = (callback_url, *, expected_state = None, redirect_uri = None, code_verifier = None,
+        skip_state_check = false))]
     fn handle_callback(
         &self,
         py: Python<'_>,
@@ -392,10 +394,15 @@ impl OAuthApp {
         expected_state: Option<String>,
         redirect_uri: Option<String>,
         code_verifier: Option<String>,
+        skip_state_check: bool,
     ) -> PyResult<TokenSet> {
         let app = self.app.clone();
-        let opts =
-            CallbackOptions { expected_state, redirect_uri, code_verifier: code_verifier.map(PkceVerifier::new) };
+        let opts = CallbackOptions {
+            expected_state,
+            redirect_uri,
+            code_verifier: code_verifier.map(PkceVerifier::new),
+            skip_state_check,
+        };
         let t = block_on(py, async move { app.handle_callback(&callback_url, &opts).await })?.py_err(py)?;
         Ok(TokenSet { inner: t })
     }
@@ -470,7 +477,8 @@ impl OAuthApp {
     }
 
     /// `handle_callback()` for asyncio: an awaitable that never blocks the event loop.
-    #[pyo3(signature = (callback_url, *, expected_state = None, redirect_uri = None, code_verifier = None))]
+    #[pyo3(signature = (callback_url, *, expected_state = None, redirect_uri = None, code_verifier = None,
+        skip_state_check = false))]
     fn handle_callback_async<'py>(
         &self,
         py: Python<'py>,
@@ -478,10 +486,15 @@ impl OAuthApp {
         expected_state: Option<String>,
         redirect_uri: Option<String>,
         code_verifier: Option<String>,
+        skip_state_check: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let app = self.app.clone();
-        let opts =
-            CallbackOptions { expected_state, redirect_uri, code_verifier: code_verifier.map(PkceVerifier::new) };
+        let opts = CallbackOptions {
+            expected_state,
+            redirect_uri,
+            code_verifier: code_verifier.map(PkceVerifier::new),
+            skip_state_check,
+        };
         into_py_future(
             py,
             async move { app.handle_callback(&callback_url, &opts).await.map(|t| TokenSet { inner: t }) },

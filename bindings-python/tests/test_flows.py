@@ -68,6 +68,8 @@ def test_server_based_flow_with_state_and_callback(mock_zoho: MockZoho) -> None:
     with pytest.raises(AuthError) as bad_state:
         app.handle_callback(callback, expected_state="not-the-state", redirect_uri=REDIRECT)
     assert bad_state.value.code == "state_mismatch"
+    with pytest.raises(ConfigError):  # the state is required unless skipped by name
+        app.handle_callback(callback, redirect_uri=REDIRECT)
     tokens = app.handle_callback(callback, expected_state=state, redirect_uri=REDIRECT)
     assert tokens.refresh_token and tokens.accounts_server == mock_zoho.base_url
     denied = consent(app.authorization_url(SCOPES, REDIRECT, state="s1").url, mock_deny="true")

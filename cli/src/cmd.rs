@@ -478,6 +478,7 @@ async fn login(
         expected_state: Some(auth.state.clone()),
         redirect_uri: Some(redirect_uri),
         code_verifier: auth.code_verifier.clone(),
+        skip_state_check: false,
     };
     let tokens = app.handle_callback(&callback, &opts).await?;
     keep(s, &tokens, label, "the login").await

@@ -57,6 +57,7 @@
 //!             expected_state: Some(auth.state),
 //!             redirect_uri: Some("https://app.example/callback".into()),
 //!             code_verifier: auth.code_verifier,
+//!             skip_state_check: false,
 //!         },
 //!     )
 //!     .await?;

@@ -118,6 +118,7 @@ class OAuthApp:
         expected_state: Optional[str] = None,
         redirect_uri: Optional[str] = None,
         code_verifier: Optional[str] = None,
+        skip_state_check: bool = False,
     ) -> TokenSet: ...
     def exchange_code(
         self,
@@ -140,6 +141,7 @@ class OAuthApp:
         expected_state: Optional[str] = None,
         redirect_uri: Optional[str] = None,
         code_verifier: Optional[str] = None,
+        skip_state_check: bool = False,
     ) -> Awaitable[TokenSet]: ...
     def exchange_code_async(
         self,

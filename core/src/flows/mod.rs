@@ -292,7 +292,11 @@ pub struct AuthorizationUrl {
 #[derive(Clone, Debug, Default)]
 pub struct CallbackOptions {
     /// The state the authorization URL carried; a different or missing state is rejected.
+    /// Required unless [`skip_state_check`](CallbackOptions::skip_state_check) says otherwise.
     pub expected_state: Option<String>,
+    /// Accept a callback without comparing its state. Only for callers that check the state
+    /// themselves: without the check a forged redirect can log a user in to another account.
+    pub skip_state_check: bool,
     /// The redirect URI the authorization URL carried (server-based clients).
     pub redirect_uri: Option<String>,
     /// The PKCE verifier from [`AuthorizationUrl::code_verifier`].
@@ -457,11 +461,27 @@ impl OAuthApp {
     /// server, and exchange the code at the user's DC with that DC's secret.
     pub async fn handle_callback(&self, callback_url: &str, opts: &CallbackOptions) -> Result<TokenSet> {
         let cb = parse_callback(callback_url)?;
-        if let Some(expected) = &opts.expected_state {
-            let ok = cb.state.as_deref().is_some_and(|s| constant_time_eq(s.as_bytes(), expected.as_bytes()));
-            if !ok {
-                return Err(Error::new(ErrorCode::StateMismatch, "the callback's state is not the one this app sent")
+        if cb.code.is_none() && cb.error.is_none() {
+            return Err(Error::new(ErrorCode::InvalidResponse, "the callback has no code")
+                .with_hint("pass the full URL Zoho redirected to"));
+        }
+        match (&opts.expected_state, opts.skip_state_check) {
+            (Some(expected), _) => {
+                let ok = cb.state.as_deref().is_some_and(|s| constant_time_eq(s.as_bytes(), expected.as_bytes()));
+                if !ok {
+                    return Err(Error::new(
+                        ErrorCode::StateMismatch,
+                        "the callback's state is not the one this app sent",
+                    )
                     .with_hint("possible CSRF or a stale browser tab: start the authorization again"));
+                }
+            }
+            (None, true) => {}
+            (None, false) => {
+                return Err(Error::config(
+                    "handle_callback needs the state the authorization URL carried",
+                    "pass expected_state (AuthorizationUrl.state, kept in the user's session); set skip_state_check only if you check the state yourself",
+                ));
             }
         }
         if let Some(err) = &cb.error {
