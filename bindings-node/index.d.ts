@@ -51,6 +51,7 @@ export type ErrorCode =
   | 'timeout'
   | 'transport'
   | 'invalid_response'
+  | 'response_too_large'
   | 'config'
   | 'store'
   | 'internal'
@@ -127,6 +128,8 @@ export interface ClientOptions extends OAuthAppOptions {
   maxRetries?: number
   /** At most this many requests of this client in flight at once. */
   maxConcurrency?: number
+  /** Largest response body read, in bytes (default 64 MiB); a larger one rejects with `response_too_large`. */
+  maxResponseBytes?: number
   /** Seed the cache with tokens you already have (from the exchange), saving one refresh. */
   initialToken?: TokenSet
 }
@@ -201,7 +204,7 @@ export declare class AuthError extends ZohoError {}
 export declare class RateLimitError extends ZohoError {}
 /** `unauthorized scope_mismatch api_error` (from `Response#throwForStatus`). */
 export declare class ApiError extends ZohoError {}
-/** `timeout transport invalid_response`. */
+/** `timeout transport invalid_response response_too_large`. */
 export declare class TransportError extends ZohoError {}
 /** `config`: bad configuration or input, caught before any network I/O. */
 export declare class ConfigError extends ZohoError {}
@@ -311,11 +314,12 @@ export declare class OAuthApp {
   }): AuthorizationUrl
   /**
    * Handle the redirect Zoho sent back: parse it, check the state and the accounts server,
-   * and exchange the code at the user's DC with that DC's secret.
+   * and exchange the code at the user's DC with that DC's secret. `expectedState` is required
+   * unless `skipStateCheck` is true (only for callers that check the state themselves).
    */
   handleCallback(
     callbackUrl: string,
-    options?: { expectedState?: string; redirectUri?: string; codeVerifier?: string; signal?: AbortSignal },
+    options?: { expectedState?: string; redirectUri?: string; codeVerifier?: string; skipStateCheck?: boolean; signal?: AbortSignal },
   ): Promise<TokenSet>
   /** Exchange a grant code (self clients: just the code; server clients add `redirectUri`). */
   exchangeCode(

@@ -64,6 +64,7 @@ const FAMILIES = {
   timeout: TransportError,
   transport: TransportError,
   invalid_response: TransportError,
+  response_too_large: TransportError,
   config: ConfigError,
   store: StoreError,
 }
@@ -485,13 +486,14 @@ class OAuthApp {
 
   /** Check the callback's state and accounts server, and exchange its code at the user's DC. */
   async handleCallback(callbackUrl, options) {
-    const o = checkKeys('handleCallback options', options, new Set(['expectedState', 'redirectUri', 'codeVerifier', 'signal']))
+    const o = checkKeys('handleCallback options', options, new Set(['expectedState', 'redirectUri', 'codeVerifier', 'skipStateCheck', 'signal']))
     const url = str('callbackUrl', callbackUrl, { required: true })
     const opts = {}
     const set = (k, v) => { if (v !== undefined) opts[k] = v }
     set('expectedState', str('expectedState', o.expectedState))
     set('redirectUri', str('redirectUri', o.redirectUri))
     set('codeVerifier', str('codeVerifier', o.codeVerifier))
+    set('skipStateCheck', bool('skipStateCheck', o.skipStateCheck))
     const n = this.#n
     return new TokenSet(await withSignal(o.signal, (c) => n.handleCallback(url, opts, c)))
   }
@@ -556,7 +558,7 @@ class OAuthApp {
 
 const CLIENT_KEYS = new Set([
   ...APP_KEYS, 'refreshToken', 'tokenStore', 'accountsServer', 'apiDomain', 'allowHosts', 'refreshMargin',
-  'refreshBudget', 'maxRetries', 'maxConcurrency', 'initialToken',
+  'refreshBudget', 'maxRetries', 'maxConcurrency', 'maxResponseBytes', 'initialToken',
 ])
 const REQUEST_KEYS = new Set(['params', 'json', 'form', 'body', 'headers', 'product', 'timeout', 'maxRetries', 'retryNonIdempotent', 'signal'])
 const FROM_NATIVE = Symbol('fromNative')
@@ -627,6 +629,7 @@ class Client {
     set('refreshBudget', int('refreshBudget', o.refreshBudget))
     set('maxRetries', int('maxRetries', o.maxRetries))
     set('maxConcurrency', int('maxConcurrency', o.maxConcurrency))
+    set('maxResponseBytes', int('maxResponseBytes', o.maxResponseBytes))
     let initial = null
     if (o.initialToken != null) {
       initial = tokenNative(o.initialToken)

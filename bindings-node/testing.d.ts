@@ -1,7 +1,10 @@
 /** A faithful fake Zoho running inside this process (see mock/README.md for every endpoint). */
+import type { Client, ClientOptions, OAuthApp, OAuthAppOptions } from './index'
 export declare const DEFAULT_CLIENT_ID: string
 export declare const DEFAULT_CLIENT_SECRET: string
 export declare const DEFAULT_USER: string
+/** The scopes `MockZoho.client()` mints a refresh token with when given none. */
+export declare const DEFAULT_SCOPES: string[]
 
 export interface MockZohoOptions {
   /** Data centres to serve, one listener each; the first is the default user's home. Default `['us']`. */
@@ -46,6 +49,14 @@ export declare class MockZoho {
   /** The virtual clock: pass it as `clock` so expiry, backoff and device polling follow the mock. */
   readonly clock: MockClock
   url(dc: string): string | null
+  /** Every served data centre's code mapped to its base URL. */
+  dcUrls(): Record<string, string>
+  /** The first data centre (the one `baseUrl` serves). */
+  homeDc(): string
+  /** An `OAuthApp` of the default self client on this mock (the mock's clock unless `virtualClock: false`). */
+  app(options?: Partial<OAuthAppOptions> & { virtualClock?: boolean }): OAuthApp
+  /** A `Client` of the default self client on this mock, on `refreshToken` or one minted with `scopes`. */
+  client(options?: Partial<ClientOptions> & { scopes?: string[]; virtualClock?: boolean }): Client
   registerClient(client: {
     clientId: string
     clientSecret?: string

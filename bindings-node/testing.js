@@ -19,6 +19,7 @@ const { MockServer } = require('./binding.js')
 const DEFAULT_CLIENT_ID = '1000.MOCKSELFCLIENT'
 const DEFAULT_CLIENT_SECRET = 'mock-self-secret'
 const DEFAULT_USER = 'user@example.com'
+const DEFAULT_SCOPES = ['ZohoCRM.modules.ALL', 'ZohoCRM.users.READ']
 
 function dropUndefined(obj) {
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined && v !== null))
@@ -52,6 +53,55 @@ class MockZoho {
   url(dc) {
     const entry = this._call('info').dcs[dc]
     return entry ? entry.accounts_server : null
+  }
+
+  /** Every served data centre's code mapped to its base URL (accounts server and API domain). */
+  dcUrls() {
+    return Object.fromEntries(Object.entries(this._call('info').dcs).map(([code, e]) => [code, e.accounts_server]))
+  }
+
+  /** The first data centre (the one `baseUrl` serves, and the default user's home). */
+  homeDc() {
+    const base = this.baseUrl
+    return Object.entries(this.dcUrls()).find(([, url]) => url === base)?.[0] ?? 'us'
+  }
+
+  /**
+   * An `OAuthApp` of the default self client whose data centres map to this mock's listeners.
+   * With `virtualClock` (the default) its waits (device polling) advance the mock's clock; the
+   * other options go to `OAuthApp`.
+   */
+  app({ virtualClock = true, ...options } = {}) {
+    const { OAuthApp } = require('./index.js')
+    return new OAuthApp({
+      clientId: DEFAULT_CLIENT_ID,
+      clientSecret: DEFAULT_CLIENT_SECRET,
+      dc: this.homeDc(),
+      clientType: 'self',
+      dcAccountsUrls: this.dcUrls(),
+      ...(virtualClock ? { clock: this.clock } : {}),
+      ...options,
+    })
+  }
+
+  /**
+   * A `Client` of the default self client on this mock: on `refreshToken`, or on one freshly
+   * minted with `scopes`. With `virtualClock` (the default) it reads the mock's clock and its
+   * backoff sleeps advance it; the other options go to `Client`.
+   */
+  client({ scopes = DEFAULT_SCOPES, virtualClock = true, ...options } = {}) {
+    const { Client } = require('./index.js')
+    return new Client({
+      clientId: DEFAULT_CLIENT_ID,
+      clientSecret: DEFAULT_CLIENT_SECRET,
+      refreshToken: options.refreshToken ?? this.mintRefreshToken(scopes).refreshToken,
+      dc: this.homeDc(),
+      accountsUrl: this.baseUrl,
+      // Every product (CRM, Books, Desk ...) is served by the mock's listener.
+      apiDomain: this.baseUrl,
+      ...(virtualClock ? { clock: this.clock } : {}),
+      ...options,
+    })
   }
 
   /** Registers a client (`clientType`: server, self, mobile, device or js). */
@@ -133,4 +183,4 @@ class MockZoho {
   }
 }
 
-module.exports = { MockZoho, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_USER }
+module.exports = { MockZoho, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_USER, DEFAULT_SCOPES }

@@ -241,6 +241,15 @@ test('timeouts, connection resets and malformed token answers are typed transpor
     await assert.rejects(client({ refreshToken: refreshToken() }).accessToken(), (e) => e instanceof TransportError && e.code === 'invalid_response')
   }))
 
+test('an answer over maxResponseBytes rejects with response_too_large', () =>
+  withMock(async ({ client }) => {
+    await assert.rejects(
+      client({ maxResponseBytes: 64, maxRetries: 0 }).get('/crm/v8/Leads'),
+      (e) => e instanceof TransportError && e.code === 'response_too_large',
+    )
+    assert.equal((await client().get('/crm/v8/Leads')).status, 200)
+  }))
+
 test('Client.fromEnv reads ZOHO_* variables', () =>
   withMock(async ({ mock, refreshToken }) => {
     const saved = { ...process.env }

@@ -175,6 +175,8 @@ test('bad input to the app is a ConfigError before any request', () =>
     assert.throws(() => a.authorizationUrl({ scopes: [], redirectUri: REDIRECT }), (e) => e.code === 'config')
     assert.throws(() => a.authorizationUrl({ scopes: SCOPES, redirectUri: 'not a url' }), (e) => e.code === 'config')
     await assert.rejects(a.handleCallback(''), (e) => e.code === 'invalid_response')
+    const cb = `${REDIRECT}?code=1000.abc&state=s&location=us`
+    await assert.rejects(a.handleCallback(cb), (e) => e.code === 'config' && /skipStateCheck|skip_state_check/.test(e.hint))
     await assert.rejects(a.exchangeCode(42), (e) => e.code === 'config')
     assert.equal(mock.counters().token_requests_total, 0)
   }))

@@ -87,3 +87,20 @@ test('CommonJS entry point exposes the same class', () => {
   const cjs = require('../testing.js')
   assert.equal(cjs.MockZoho, MockZoho)
 })
+
+test('MockZoho.client() and .app() give a ready client and app, as in Python', async () => {
+  const mock = new MockZoho()
+  try {
+    const c = mock.client()
+    assert.equal((await c.get('/crm/v8/Leads')).status, 200)
+    const app = mock.app()
+    const { code } = mock.mintCode(['ZohoCRM.modules.ALL'])
+    const tokens = await app.exchangeCode(code)
+    assert.ok(tokens.refreshToken)
+    const again = mock.client({ refreshToken: tokens.refreshToken, maxRetries: 0 })
+    assert.equal((await again.get('/crm/v8/Leads')).status, 200)
+    assert.equal(mock.homeDc(), 'us')
+  } finally {
+    mock.stop()
+  }
+})

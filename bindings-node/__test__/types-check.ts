@@ -8,8 +8,11 @@ const eu: string | null = mock.url('eu')
 mock.injectFault('/crm/', { status: 429, retryAfter: '3' })
 const total: number = mock.counters().token_requests_total
 mock.advanceClock(10)
+const helperClient: Client = mock.client({ scopes: ['ZohoCRM.modules.ALL'], maxResponseBytes: 1024 })
+const helperApp: OAuthApp = mock.app({ virtualClock: false })
+const tooLarge: ErrorCode = 'response_too_large'
 mock.stop()
-export const used = [minted.code, base, eu, total]
+export const used = [minted.code, base, eu, total, helperClient, helperApp, tooLarge]
 
 // The main entry point, used as an application would.
 import zoho, {

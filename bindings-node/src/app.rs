@@ -50,6 +50,8 @@ pub struct CallbackOpts {
     pub redirect_uri: Option<String>,
     /// The PKCE verifier from `authorizationUrl`.
     pub code_verifier: Option<String>,
+    /// Accept a callback without comparing its state (only when the caller checks it itself).
+    pub skip_state_check: Option<bool>,
 }
 
 /// Options of `exchangeCode`.
@@ -141,11 +143,17 @@ impl NativeApp {
         cancel: Option<&CancelToken>,
     ) -> Result<Object<'e>> {
         let app = self.app.clone();
-        let o = options.unwrap_or(CallbackOpts { expected_state: None, redirect_uri: None, code_verifier: None });
+        let o = options.unwrap_or(CallbackOpts {
+            expected_state: None,
+            redirect_uri: None,
+            code_verifier: None,
+            skip_state_check: None,
+        });
         let opts = CallbackOptions {
             expected_state: o.expected_state,
             redirect_uri: o.redirect_uri,
             code_verifier: o.code_verifier.map(PkceVerifier::new),
+            skip_state_check: o.skip_state_check.unwrap_or(false),
         };
         let fut = async move { app.handle_callback(&callback_url, &opts).await };
         spawn(env, cancel, dispatch(&self.logger), fut, |t| Ok(NativeTokenSet { inner: t }))

@@ -51,6 +51,9 @@ pub struct ClientOptions {
     pub max_retries: Option<u32>,
     /// At most this many requests of this client in flight.
     pub max_concurrency: Option<u32>,
+    /// Largest response body read, in bytes (default 64 MiB); a larger one rejects with
+    /// `response_too_large`.
+    pub max_response_bytes: Option<u32>,
 }
 
 /// Per-request options. Pairs travel as flat `[key, value, key, value, ...]` arrays.
@@ -175,6 +178,9 @@ impl NativeClient {
         }
         if let Some(n) = o.max_concurrency {
             b = b.max_concurrency(n as usize);
+        }
+        if let Some(n) = o.max_response_bytes {
+            b = b.max_response_bytes(n as usize);
         }
         if let Some(t) = initial_token {
             b = b.initial_token(t.inner.clone());

@@ -85,15 +85,16 @@ impl TokenSet {
 
     fn __repr__(&self) -> String {
         let api_domain = match &self.inner.api_domain {
-            Some(d) => format!("{d:?}"),
+            Some(d) => py_str(d),
             None => "None".to_string(),
         };
+        let scopes: Vec<String> = self.inner.scopes.iter().map(|s| py_str(s)).collect();
         format!(
-            "TokenSet(access_token='[redacted]', refresh_token={}, api_domain={api_domain}, accounts_server={:?}, expires_at_ms={}, scopes={:?})",
+            "TokenSet(access_token='[redacted]', refresh_token={}, api_domain={api_domain}, accounts_server={}, expires_at_ms={}, scopes=[{}])",
             if self.inner.refresh_token.is_some() { "'[redacted]'" } else { "None" },
-            self.inner.accounts_server,
+            py_str(&self.inner.accounts_server),
             self.inner.expires_at_ms,
-            self.inner.scopes,
+            scopes.join(", "),
         )
     }
 
@@ -216,6 +217,23 @@ impl DeviceAuthorization {
     }
 }
 
+/// A string as Python's `repr` writes it: single quotes, with `\\`, `'` and control
+/// characters escaped.
+fn py_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
 pub(crate) fn parse_dc(py: Python<'_>, dc: &str) -> PyResult<DataCenter> {
     dc.parse::<DataCenter>().py_err(py)
 }
@@ -292,7 +310,9 @@ pub struct OAuthApp {
 impl OAuthApp {
     #[new]
     #[pyo3(signature = (client_id, client_secret = None, dc = "us", *, accounts_url = None, client_type = None,
-        dc_secrets = None, dc_accounts_urls = None, timeout = 30.0, _mock_clock = None))]
+        dc_secrets = None, dc_accounts_urls = None, timeout = 30.0, _mock_clock = None),
+        // The test-only `_mock_clock` (set by zoho_oauth.testing) stays out of help() and stubs.
+        text_signature = "(client_id, client_secret=None, dc='us', *, accounts_url=None, client_type=None, dc_secrets=None, dc_accounts_urls=None, timeout=30.0)")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -363,8 +383,10 @@ impl OAuthApp {
     }
 
     /// Handle the redirect Zoho sent back: parse it, check `state` against `expected_state`
-    /// and the `accounts-server` against Zoho's hosts, and exchange the code at the user's DC.
-    #[pyo3(signature = (callback_url, *, expected_state = None, redirect_uri = None, code_verifier = None))]
+    /// (required unless `skip_state_check=True`, for callers that check it themselves) and the
+    /// `accounts-server` against Zoho's hosts, and exchange the code at the user's DC.
+    #[pyo3(signature = (callback_url, *, expected_state = None, redirect_uri = None, code_verifier = None,
+        skip_state_check = false))]
     fn handle_callback(
         &self,
         py: Python<'_>,
@@ -372,10 +394,15 @@ impl OAuthApp {
         expected_state: Option<String>,
         redirect_uri: Option<String>,
         code_verifier: Option<String>,
+        skip_state_check: bool,
     ) -> PyResult<TokenSet> {
         let app = self.app.clone();
-        let opts =
-            CallbackOptions { expected_state, redirect_uri, code_verifier: code_verifier.map(PkceVerifier::new) };
+        let opts = CallbackOptions {
+            expected_state,
+            redirect_uri,
+            code_verifier: code_verifier.map(PkceVerifier::new),
+            skip_state_check,
+        };
         let t = block_on(py, async move { app.handle_callback(&callback_url, &opts).await })?.py_err(py)?;
         Ok(TokenSet { inner: t })
     }
@@ -450,7 +477,8 @@ impl OAuthApp {
     }
 
     /// `handle_callback()` for asyncio: an awaitable that never blocks the event loop.
-    #[pyo3(signature = (callback_url, *, expected_state = None, redirect_uri = None, code_verifier = None))]
+    #[pyo3(signature = (callback_url, *, expected_state = None, redirect_uri = None, code_verifier = None,
+        skip_state_check = false))]
     fn handle_callback_async<'py>(
         &self,
         py: Python<'py>,
@@ -458,10 +486,15 @@ impl OAuthApp {
         expected_state: Option<String>,
         redirect_uri: Option<String>,
         code_verifier: Option<String>,
+        skip_state_check: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let app = self.app.clone();
-        let opts =
-            CallbackOptions { expected_state, redirect_uri, code_verifier: code_verifier.map(PkceVerifier::new) };
+        let opts = CallbackOptions {
+            expected_state,
+            redirect_uri,
+            code_verifier: code_verifier.map(PkceVerifier::new),
+            skip_state_check,
+        };
         into_py_future(
             py,
             async move { app.handle_callback(&callback_url, &opts).await.map(|t| TokenSet { inner: t }) },

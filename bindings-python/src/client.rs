@@ -31,6 +31,7 @@ struct ClientOptions<'a> {
     timeout: f64,
     max_retries: i64,
     max_concurrency: Option<i64>,
+    max_response_bytes: Option<i64>,
     allow_hosts: Option<Vec<String>>,
     initial_token: Option<zoho_oauth::TokenSet>,
     mock_clock: Option<&'a MockServer>,
@@ -77,6 +78,17 @@ fn build_client(py: Python<'_>, o: ClientOptions<'_>) -> PyResult<zoho_oauth::Cl
             ));
         }
         b = b.max_concurrency(n as usize);
+    }
+    if let Some(n) = o.max_response_bytes {
+        if n < 1 {
+            return Err(config(
+                py,
+                format!("max_response_bytes must be at least 1, got {n}"),
+                "pass a positive number of bytes or None (64 MiB)",
+                None,
+            ));
+        }
+        b = b.max_response_bytes(usize::try_from(n).unwrap_or(usize::MAX));
     }
     for h in o.allow_hosts.unwrap_or_default() {
         b = b.allow_host(h);
@@ -287,7 +299,9 @@ fn adapter<'py>(py: Python<'py>, factory: &str, client: Bound<'py, PyAny>) -> Py
 /// `redis://host:6379/0` for a fleet), `accounts_url` (the user's accounts server from the callback, or
 /// an explicit override such as the mock), `api_domain` (explicit base URL of relative paths),
 /// `refresh_margin` (seconds before expiry to refresh, 300), `timeout` (seconds per attempt,
-/// 30), `max_retries` (3), `max_concurrency` (requests in flight, unlimited), `allow_hosts`
+/// 30), `max_retries` (3), `max_concurrency` (requests in flight, unlimited),
+/// `max_response_bytes` (largest response body read, 64 MiB; a larger one raises
+/// `TransportError` with code `response_too_large`), `allow_hosts`
 /// (more origins the token may be sent to) and `initial_token` (the `TokenSet` of a code
 /// exchange, used until it expires so no refresh is spent; its accounts server is the user's).
 ///
@@ -303,7 +317,10 @@ impl Client {
     #[new]
     #[pyo3(signature = (*, client_id, client_secret, refresh_token, dc = "us", token_store = "memory://",
         accounts_url = None, api_domain = None, refresh_margin = 300.0, timeout = 30.0, max_retries = 3,
-        max_concurrency = None, allow_hosts = None, initial_token = None, _mock_clock = None))]
+        max_concurrency = None, max_response_bytes = None, allow_hosts = None, initial_token = None,
+        _mock_clock = None),
+        // The test-only `_mock_clock` (set by zoho_oauth.testing) stays out of help() and stubs.
+        text_signature = "(*, client_id, client_secret, refresh_token, dc='us', token_store='memory://', accounts_url=None, api_domain=None, refresh_margin=300.0, timeout=30.0, max_retries=3, max_concurrency=None, max_response_bytes=None, allow_hosts=None, initial_token=None)")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -318,6 +335,7 @@ impl Client {
         timeout: f64,
         max_retries: i64,
         max_concurrency: Option<i64>,
+        max_response_bytes: Option<i64>,
         allow_hosts: Option<Vec<String>>,
         initial_token: Option<PyRef<'_, TokenSet>>,
         _mock_clock: Option<PyRef<'_, MockServer>>,
@@ -336,6 +354,7 @@ impl Client {
                 timeout,
                 max_retries,
                 max_concurrency,
+                max_response_bytes,
                 allow_hosts,
                 initial_token: initial_token.map(|t| t.inner.clone()),
                 mock_clock: _mock_clock.as_deref(),
@@ -525,7 +544,10 @@ impl AsyncClient {
     #[new]
     #[pyo3(signature = (*, client_id, client_secret, refresh_token, dc = "us", token_store = "memory://",
         accounts_url = None, api_domain = None, refresh_margin = 300.0, timeout = 30.0, max_retries = 3,
-        max_concurrency = None, allow_hosts = None, initial_token = None, _mock_clock = None))]
+        max_concurrency = None, max_response_bytes = None, allow_hosts = None, initial_token = None,
+        _mock_clock = None),
+        // The test-only `_mock_clock` (set by zoho_oauth.testing) stays out of help() and stubs.
+        text_signature = "(*, client_id, client_secret, refresh_token, dc='us', token_store='memory://', accounts_url=None, api_domain=None, refresh_margin=300.0, timeout=30.0, max_retries=3, max_concurrency=None, max_response_bytes=None, allow_hosts=None, initial_token=None)")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -540,6 +562,7 @@ impl AsyncClient {
         timeout: f64,
         max_retries: i64,
         max_concurrency: Option<i64>,
+        max_response_bytes: Option<i64>,
         allow_hosts: Option<Vec<String>>,
         initial_token: Option<PyRef<'_, TokenSet>>,
         _mock_clock: Option<PyRef<'_, MockServer>>,
@@ -558,6 +581,7 @@ impl AsyncClient {
                 timeout,
                 max_retries,
                 max_concurrency,
+                max_response_bytes,
                 allow_hosts,
                 initial_token: initial_token.map(|t| t.inner.clone()),
                 mock_clock: _mock_clock.as_deref(),

@@ -4,11 +4,15 @@ token. Skipped when the library is not installed."""
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import pytest
 
 from zoho_oauth import ConfigError
 from zoho_oauth.testing import MockZoho
+
+if TYPE_CHECKING:
+    import httpx as httpx_types
 
 
 def test_requests_adapter(mock_zoho: MockZoho) -> None:
@@ -34,7 +38,13 @@ def test_requests_adapter(mock_zoho: MockZoho) -> None:
 def test_httpx_adapter_sync_and_async(mock_zoho: MockZoho) -> None:
     httpx = pytest.importorskip("httpx")
     c = mock_zoho.client(virtual_clock=False)
-    with httpx.Client(auth=c.httpx_auth()) as h:
+    auth = c.httpx_auth()
+    if TYPE_CHECKING:  # checked by mypy --strict only: the stub must not say Any
+        from typing import assert_type
+
+        assert_type(auth, httpx_types.Auth)
+    assert isinstance(auth, httpx.Auth)
+    with httpx.Client(auth=auth) as h:
         assert h.get(mock_zoho.base_url + "/crm/v8/Leads").status_code == 200
         with pytest.raises(ConfigError):
             h.get("https://evil.example/steal")

@@ -278,6 +278,16 @@ def test_transport_timeout_and_invalid_response(mock_zoho: MockZoho) -> None:
     assert h.value.code == "invalid_response"
 
 
+def test_response_too_large(mock_zoho: MockZoho) -> None:
+    c = mock_zoho.client(max_response_bytes=64)
+    with pytest.raises(TransportError) as e:
+        c.get("/crm/v8/Leads", max_retries=0)
+    assert e.value.code == "response_too_large"
+    assert mock_zoho.client().get("/crm/v8/Leads").status == 200
+    with pytest.raises(ConfigError):
+        mock_zoho.client(max_response_bytes=0)
+
+
 def test_from_env_and_context_manager(mock_zoho: MockZoho, monkeypatch: pytest.MonkeyPatch) -> None:
     rt = mock_zoho.mint_refresh_token(["ZohoCRM.modules.ALL"])["refresh_token"]
     monkeypatch.setenv("ZOHO_CLIENT_ID", DEFAULT_CLIENT_ID)
@@ -328,3 +338,12 @@ def test_headers_mapping_is_case_insensitive_and_keeps_repeats() -> None:
     assert h["SET-COOKIE"] == "a=1, b=2" and h.get_list("Set-Cookie") == ["a=1", "b=2"]
     assert len(h) == 2 and set(h) == {"set-cookie", "content-type"} and h.get("x-none") is None
     assert "Content-Type" in h and "content-length" not in h
+
+
+def test_test_only_parameters_stay_out_of_help() -> None:
+    import inspect
+
+    for cls in (Client, zoho_oauth.AsyncClient, zoho_oauth.OAuthApp):
+        shown = str(inspect.signature(cls))
+        assert "_mock_clock" not in shown and "client_id" in shown, (cls, shown)
+    assert "max_response_bytes" in str(inspect.signature(Client))

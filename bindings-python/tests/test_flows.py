@@ -40,6 +40,9 @@ def test_self_client_code_exchange_is_single_use(mock_zoho: MockZoho) -> None:
     assert tokens.refresh_token and tokens.access_token and tokens.api_domain == mock_zoho.base_url
     assert tokens.accounts_server == mock_zoho.base_url and tokens.scopes == SCOPES
     assert tokens.expires_at_ms - mock_zoho.now_ms() > 3500_000
+    shown = repr(tokens)  # one quote style, as Python writes reprs
+    assert '"' not in shown and f"accounts_server='{mock_zoho.base_url}'" in shown, shown
+    assert f"scopes={SCOPES!r}" in shown, shown
     with pytest.raises(AuthError) as e:
         app.exchange_code(code)
     assert e.value.code == "invalid_code" and e.value.status == 200
@@ -65,6 +68,8 @@ def test_server_based_flow_with_state_and_callback(mock_zoho: MockZoho) -> None:
     with pytest.raises(AuthError) as bad_state:
         app.handle_callback(callback, expected_state="not-the-state", redirect_uri=REDIRECT)
     assert bad_state.value.code == "state_mismatch"
+    with pytest.raises(ConfigError):  # the state is required unless skipped by name
+        app.handle_callback(callback, redirect_uri=REDIRECT)
     tokens = app.handle_callback(callback, expected_state=state, redirect_uri=REDIRECT)
     assert tokens.refresh_token and tokens.accounts_server == mock_zoho.base_url
     denied = consent(app.authorization_url(SCOPES, REDIRECT, state="s1").url, mock_deny="true")

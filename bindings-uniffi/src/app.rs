@@ -292,8 +292,12 @@ impl OAuthApp {
         code_verifier: Option<String>,
     ) -> Result<Arc<TokenSet>> {
         let app = self.app.clone();
-        let opts =
-            CallbackOptions { expected_state, redirect_uri, code_verifier: code_verifier.map(PkceVerifier::new) };
+        let opts = CallbackOptions {
+            expected_state,
+            redirect_uri,
+            code_verifier: code_verifier.map(PkceVerifier::new),
+            skip_state_check: false,
+        };
         on_core(async move { app.handle_callback(&callback_url, &opts).await }).await.map(token_set)
     }
 

@@ -279,6 +279,22 @@ pub enum ZohoError {
         /// A hint a person can act on.
         hint: Option<String>,
     },
+    /// `response_too_large`: an answer's body passed the size cap (1 MiB for token answers,
+    /// `max_response_bytes` for API answers); reading stopped at the cap.
+    ResponseTooLarge {
+        /// The message written by zoho-oauth.
+        reason: String,
+        /// HTTP status of the answer, when there was one.
+        status: Option<i32>,
+        /// Zoho's own error code, when the answer had one.
+        zoho_code: Option<String>,
+        /// Zoho's own error message, when the answer had one.
+        zoho_message: Option<String>,
+        /// Seconds to wait before trying again, when known.
+        retry_after_secs: Option<f64>,
+        /// A hint a person can act on.
+        hint: Option<String>,
+    },
     /// `config`: bad configuration or input (unknown DC, disallowed host, malformed URL ...),
     /// caught before any network I/O.
     Config {
@@ -321,7 +337,8 @@ pub enum ErrorFamily {
     RateLimit,
     /// Product API errors (`unauthorized`, `scope_mismatch`, `api_error`).
     Api,
-    /// Network, timeout and unparseable answers (`transport`, `timeout`, `invalid_response`).
+    /// Network, timeout and unparseable or oversized answers (`transport`, `timeout`,
+    /// `invalid_response`, `response_too_large`).
     Transport,
     /// Bad configuration or input (`config`).
     Config,
@@ -400,6 +417,7 @@ impl From<zoho_oauth::Error> for ZohoError {
             ErrorCode::Timeout => variant!(Timeout, f),
             ErrorCode::Transport => variant!(Transport, f),
             ErrorCode::InvalidResponse => variant!(InvalidResponse, f),
+            ErrorCode::ResponseTooLarge => variant!(ResponseTooLarge, f),
             ErrorCode::Config => variant!(Config, f),
             ErrorCode::Store => variant!(Store, f),
             // The core's codes are `non_exhaustive`: a code added there before this binding
@@ -459,6 +477,7 @@ impl ZohoError {
             Timeout,
             Transport,
             InvalidResponse,
+            ResponseTooLarge,
             Config,
             Store
         )

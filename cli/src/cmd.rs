@@ -13,11 +13,16 @@ use zoho_oauth::{
 };
 
 use crate::config::Settings;
+use crate::term::{clean, clean_lines};
 use crate::{Command, Global, progress};
 
-/// How a command failed: a typed library error (with its exit code), or something local.
+/// How a command failed: a typed library error (with its exit code), a usage mistake in the
+/// command line (exit 2), stdout closed by the reader (`| head`: exit quietly), or something
+/// local.
 pub enum Failure {
     Zoho(Error),
+    Usage(Error),
+    ClosedPipe,
     Other(String),
 }
 
@@ -29,8 +34,13 @@ impl From<Error> for Failure {
 
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Self {
-        Failure::Other(e.to_string())
+        if e.kind() == std::io::ErrorKind::BrokenPipe { Failure::ClosedPipe } else { Failure::Other(e.to_string()) }
     }
+}
+
+/// A mistake in how the command was called (exit 2), with the library's wording and hint.
+fn usage(e: Error) -> Failure {
+    Failure::Usage(e)
 }
 
 type Outcome = std::result::Result<(), Failure>;
@@ -47,13 +57,20 @@ pub async fn run(g: Global, command: Command) -> Outcome {
         Command::Device { scopes, label } => device(&g.given().resolve()?, &scopes, label.as_deref()).await,
         Command::Token => {
             let c = client(&g).await?;
-            println!("{}", c.access_token().await?.secret());
+            let token = c.access_token().await?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", token.secret())?;
+            out.flush()?;
             Ok(())
         }
         Command::Request { method, path, product, json, headers, query, paginate } => {
+            let req = RequestArgs { method, path, product, json, headers, query };
+            check_request_args(&req)?;
+            if paginate && !req.method.eq_ignore_ascii_case("GET") {
+                return Err(usage(Error::config("--paginate works with GET only", "drop --paginate, or use GET")));
+            }
             let s = g.given().resolve()?;
             let c = client(&g).await?;
-            let req = RequestArgs { method, path, product, json, headers, query };
             if paginate { paginate_records(&c, &req).await } else { request(&c, &s, &req).await }
         }
         Command::Revoke => {
@@ -94,11 +111,11 @@ async fn keep(s: &Settings, tokens: &TokenSet, label: Option<&str>, how: &str) -
         .unwrap_or_else(|_| "custom".into());
     eprintln!(
         "stored {} (DC {dc}, scopes {}) in {}",
-        label.unwrap_or(client.store_key().as_str()),
-        tokens.scopes.join(" "),
+        clean(label.unwrap_or(client.store_key().as_str())),
+        clean(&tokens.scopes.join(" ")),
         redact_store_url(&s.token_store)
     );
-    eprintln!("next: zoho-oauth request GET /crm/v8/users?type=CurrentUser");
+    eprintln!("next: zoho-oauth request GET /crm/v8/Leads --query per_page=5");
     Ok(())
 }
 
@@ -200,17 +217,38 @@ fn split_pair<'a>(item: &'a str, sep: char, what: &str, example: &str) -> Result
         .ok_or_else(|| Error::config(format!("{what} {item:?} has no {sep:?}"), format!("write it as {example}")))
 }
 
-async fn request(c: &Client, s: &Settings, a: &RequestArgs) -> Outcome {
+/// Check the command line of `request` before anything else: a mistake there is a usage
+/// error (exit 2), not a configuration one.
+fn check_request_args(a: &RequestArgs) -> Result<(Method, Product), Failure> {
     let method = Method::from_str(&a.method.to_ascii_uppercase())
         .ok()
         .filter(|m| ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].contains(&m.as_str()))
         .ok_or_else(|| {
-            Error::config(format!("unknown method {:?}", a.method), "use GET, POST, PUT, PATCH or DELETE")
+            usage(Error::config(format!("unknown method {:?}", a.method), "use GET, POST, PUT, PATCH or DELETE"))
         })?;
     let product = match &a.product {
-        Some(p) => Product::from_str(p)?,
+        Some(p) => Product::from_str(p).map_err(usage)?,
         None => Product::Crm,
     };
+    for q in &a.query {
+        split_pair(q, '=', "query parameter", "--query per_page=5").map_err(usage)?;
+    }
+    for h in &a.headers {
+        split_pair(h, ':', "header", "-H 'orgId: 123'").map_err(usage)?;
+    }
+    if let Some(j) = &a.json
+        && let Err(e) = serde_json::from_str::<serde_json::Value>(j)
+    {
+        return Err(usage(Error::config(
+            format!("--json is not valid JSON: {e}"),
+            "pass one JSON value, quoted for the shell",
+        )));
+    }
+    Ok((method, product))
+}
+
+async fn request(c: &Client, s: &Settings, a: &RequestArgs) -> Outcome {
+    let (method, product) = check_request_args(a)?;
     let mut req = c.request(method, a.path.clone()).product(product);
     for q in &a.query {
         let (k, v) = split_pair(q, '=', "query parameter", "--query per_page=5")?;
@@ -236,11 +274,15 @@ async fn request(c: &Client, s: &Settings, a: &RequestArgs) -> Outcome {
     let mut out = std::io::stdout().lock();
     if out.is_terminal() {
         match serde_json::from_str::<serde_json::Value>(&text) {
-            Ok(v) => writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or(text.clone()))?,
-            Err(_) => writeln!(out, "{text}")?,
+            Ok(v) => writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or(clean_lines(&text)))?,
+            Err(_) => writeln!(out, "{}", clean_lines(&text))?,
         }
     } else {
         out.write_all(text.as_bytes())?;
+        // A shell reading the output expects a final newline (`$(…)`, `read`, the prompt).
+        if !text.is_empty() && !text.ends_with('\n') {
+            out.write_all(b"\n")?;
+        }
     }
     out.flush()?;
     r.error_for_status()?;
@@ -248,12 +290,9 @@ async fn request(c: &Client, s: &Settings, a: &RequestArgs) -> Outcome {
 }
 
 async fn paginate_records(c: &Client, a: &RequestArgs) -> Outcome {
-    if !a.method.eq_ignore_ascii_case("GET") {
-        return Err(Error::config("--paginate works with GET only", "drop --paginate, or use GET").into());
-    }
     let mut pages = c.paginate(a.path.clone());
     for q in &a.query {
-        let (k, v) = split_pair(q, '=', "query parameter", "--query fields=Last_Name")?;
+        let (k, v) = split_pair(q, '=', "query parameter", "--query fields=Last_Name").map_err(usage)?;
         pages = pages.query_pair(k, v);
     }
     let tty = std::io::stdout().is_terminal();
@@ -296,11 +335,12 @@ async fn status(s: &Settings) -> Outcome {
             .map(|d| d.code().to_string())
             .unwrap_or_else(|_| "custom".into());
         let recent = id.refreshes.iter().filter(|t| **t > now - 600_000).count();
-        writeln!(out, "\n{}", id.label.as_deref().unwrap_or("(no label)"))?;
-        writeln!(out, "  key             {}", id.key)?;
-        writeln!(out, "  data centre     {dc} ({})", id.key.accounts_server())?;
-        writeln!(out, "  client id       {}", id.key.client_id())?;
-        writeln!(out, "  scopes          {}", if id.scopes.is_empty() { "-".into() } else { id.scopes.join(" ") })?;
+        writeln!(out, "\n{}", clean(id.label.as_deref().unwrap_or("(no label)")))?;
+        writeln!(out, "  key             {}", clean(id.key.as_str()))?;
+        writeln!(out, "  data centre     {dc} ({})", clean(id.key.accounts_server()))?;
+        writeln!(out, "  client id       {}", clean(id.key.client_id()))?;
+        let scopes = if id.scopes.is_empty() { "-".into() } else { id.scopes.join(" ") };
+        writeln!(out, "  scopes          {}", clean(&scopes))?;
         writeln!(out, "  access token    {}", describe_expiry(id.expires_at_ms, now))?;
         writeln!(out, "  refresh budget  {} of 10 left in the last 10 minutes", 10usize.saturating_sub(recent))?;
         match id.cooldown_until_ms.filter(|c| *c > now) {
@@ -347,7 +387,9 @@ async fn mock(port: u16, dcs: Vec<String>) -> Outcome {
         zoho_mock::DEFAULT_CLIENT_ID,
         zoho_mock::DEFAULT_CLIENT_SECRET
     );
-    eprintln!("mint a grant code: curl -s -XPOST <URL>/__mock/codes -d '{{\"scopes\":[\"ZohoCRM.modules.ALL\"]}}'");
+    eprintln!(
+        "mint a grant code: curl -s -XPOST <URL>/__mock/codes -H 'content-type: application/json' -d '{{\"scopes\":[\"ZohoCRM.modules.ALL\"]}}'"
+    );
     let config = zoho_mock::MockConfig { dcs, port, settings: zoho_mock::Settings::default() };
     zoho_mock::serve_until_signal(config).await.map_err(|e| Failure::Other(format!("cannot start the fake Zoho: {e}")))
 }
@@ -393,10 +435,18 @@ async fn login(
     let (tx, rx) = tokio::sync::oneshot::channel::<String>();
     let tx = Arc::new(std::sync::Mutex::new(Some(tx)));
     let base = redirect_uri.clone();
+    let expected_state = auth.state.clone();
     let route = axum::routing::get(move |axum::extract::RawQuery(q): axum::extract::RawQuery| {
         let tx = tx.clone();
-        let url = format!("{base}?{}", q.unwrap_or_default());
+        let q = q.unwrap_or_default();
+        // Only the redirect carrying this login's state ends the wait; a stray or forged
+        // request (another tab, a scanner, a favicon) is ignored, and the login keeps waiting.
+        let ours = url::form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "state" && v == expected_state);
+        let url = format!("{base}?{q}");
         async move {
+            if !ours {
+                return axum::response::Html("<p>zoho-oauth: ignored (not the state this login sent).</p>");
+            }
             if let Some(tx) = tx.lock().unwrap_or_else(|p| p.into_inner()).take() {
                 let _ = tx.send(url);
             }
@@ -428,6 +478,7 @@ async fn login(
         expected_state: Some(auth.state.clone()),
         redirect_uri: Some(redirect_uri),
         code_verifier: auth.code_verifier.clone(),
+        skip_state_check: false,
     };
     let tokens = app.handle_callback(&callback, &opts).await?;
     keep(s, &tokens, label, "the login").await
@@ -437,9 +488,9 @@ async fn device(s: &Settings, scopes: &[String], label: Option<&str>) -> Outcome
     let app = s.app(ClientType::Device)?;
     let scope_refs: Vec<&str> = scopes.iter().map(String::as_str).collect();
     let flow = app.start_device_flow(&DeviceFlowRequest::new(&scope_refs)).await?;
-    eprintln!("On any device, open {} and enter the code: {}", flow.verification_url, flow.user_code);
+    eprintln!("On any device, open {} and enter the code: {}", clean(&flow.verification_url), clean(&flow.user_code));
     if let Some(full) = &flow.verification_url_complete {
-        eprintln!("  (or open {full})");
+        eprintln!("  (or open {})", clean(full));
     }
     let ticker = tokio::spawn(progress::countdown(std::time::Instant::now() + flow.expires_in));
     let result = flow.wait().await;

@@ -86,12 +86,40 @@ fn read_file(path: &Path, explicit: bool) -> Result<Values> {
             ));
         }
     };
-    toml::from_str(&text).map_err(|e| {
+    let values: Values = toml::from_str(&text).map_err(|e| {
         Error::config(
             format!("the config file {} is not valid: {}", path.display(), e.message()),
             "keys: client_id, client_secret, dc, token_store, accounts_url, api_domain, org_id (TOML)",
         )
-    })
+    })?;
+    check_permissions(path, &values)?;
+    Ok(values)
+}
+
+/// Refuse a config file that others may write when it holds a secret or a URL (which could
+/// send the secret elsewhere), the way ssh refuses a loose `~/.ssh/config`.
+#[cfg(unix)]
+fn check_permissions(path: &Path, v: &Values) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let sensitive =
+        v.client_secret.is_some() || v.accounts_url.is_some() || v.api_domain.is_some() || v.token_store.is_some();
+    let mode = std::fs::metadata(path).map(|m| m.permissions().mode()).unwrap_or(0);
+    if sensitive && mode & 0o022 != 0 {
+        return Err(Error::config(
+            format!(
+                "the config file {} is writable by group or others (mode {:o}) and holds a secret or a URL",
+                path.display(),
+                mode & 0o777
+            ),
+            format!("chmod 600 {}", path.display()),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_permissions(_path: &Path, _v: &Values) -> Result<()> {
+    Ok(())
 }
 
 impl Given {
@@ -108,7 +136,12 @@ impl Given {
         let given = self.values;
         let pick = |a: Option<String>, b: Option<String>| a.filter(|v| !v.trim().is_empty()).or(b);
         let dc = match pick(given.dc, file.dc) {
-            Some(code) => DataCenter::from_code(&code)?,
+            Some(code) => DataCenter::from_code(&code).map_err(|e| {
+                Error::config(
+                    format!("{} (from --dc, ZOHO_DC or the config file's dc)", e.message()),
+                    e.hint().unwrap_or("use us, eu, in, au, jp, cn, ca, sa or uk"),
+                )
+            })?,
             None => DataCenter::Us,
         };
         let token_store = match pick(given.token_store, file.token_store) {

@@ -18,6 +18,7 @@ mod config;
 mod demo;
 mod mockclock;
 mod progress;
+mod term;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,9 +56,13 @@ struct Global {
     /// Client id from api-console.zoho.com.
     #[arg(long, global = true, env = "ZOHO_CLIENT_ID", value_name = "ID")]
     client_id: Option<String>,
-    /// Client secret (prefer the environment variable: flags show up in `ps`).
+    /// Client secret (prefer the environment variable or --client-secret-file: flags show up
+    /// in `ps`).
     #[arg(long, global = true, env = "ZOHO_CLIENT_SECRET", hide_env_values = true, value_name = "SECRET")]
     client_secret: Option<String>,
+    /// Read the client secret from this file (`-` for stdin); wins over --client-secret.
+    #[arg(long, global = true, value_name = "FILE")]
+    client_secret_file: Option<PathBuf>,
     /// Home data centre: us, eu, in, au, jp, cn, ca, sa, uk.
     #[arg(long, global = true, env = "ZOHO_DC", value_name = "DC")]
     dc: Option<String>,
@@ -76,15 +81,38 @@ struct Global {
     /// Which stored identity to use: its label (for example an email) or a prefix of its key.
     #[arg(long, global = true, env = "ZOHO_IDENTITY", value_name = "LABEL|KEY")]
     identity: Option<String>,
-    /// Use this refresh token instead of a stored one (it is not stored).
+    /// Use this refresh token instead of a stored one (it is not stored). Prefer the
+    /// environment variable or --refresh-token-file: flags show up in `ps`.
     #[arg(long, global = true, env = "ZOHO_REFRESH_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     refresh_token: Option<String>,
+    /// Read the refresh token from this file (`-` for stdin); wins over --refresh-token.
+    #[arg(long, global = true, value_name = "FILE")]
+    refresh_token_file: Option<PathBuf>,
     /// Log the library's events on stderr (-v info, -vv debug); secrets are never logged.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
 }
 
 impl Global {
+    /// Replace the secrets given as files (or `-`, stdin) by their contents.
+    fn read_secret_files(&mut self) -> Result<(), Error> {
+        let stdin_twice = self.client_secret_file.as_deref() == Some(std::path::Path::new("-"))
+            && self.refresh_token_file.as_deref() == Some(std::path::Path::new("-"));
+        if stdin_twice {
+            return Err(Error::config(
+                "--client-secret-file and --refresh-token-file both read stdin",
+                "give at most one of them as -, the other as a file",
+            ));
+        }
+        if let Some(p) = &self.client_secret_file {
+            self.client_secret = Some(read_secret(p, "--client-secret-file")?);
+        }
+        if let Some(p) = &self.refresh_token_file {
+            self.refresh_token = Some(read_secret(p, "--refresh-token-file")?);
+        }
+        Ok(())
+    }
+
     fn given(&self) -> Given {
         Given {
             config: self.config.clone(),
@@ -106,7 +134,7 @@ enum Command {
     /// Exchange a self-client grant code (API console → Self Client → Generate Code) and store
     /// the tokens.
     Exchange {
-        /// The grant code (valid 3 to 10 minutes, single use).
+        /// The grant code (single use; valid 3 minutes by default: exchange it at once).
         #[arg(long)]
         code: String,
         /// A label for this identity in the store, for example the user's email.
@@ -186,6 +214,47 @@ enum Command {
     Demo,
 }
 
+/// A secret from a file or, for `-`, from stdin: the first line, trimmed.
+fn read_secret(path: &std::path::Path, flag: &str) -> Result<String, Error> {
+    use std::io::Read;
+    let mut text = String::new();
+    let read = if path == std::path::Path::new("-") {
+        std::io::stdin().read_to_string(&mut text).map(|_| ())
+    } else {
+        std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text)).map(|_| ())
+    };
+    read.map_err(|e| {
+        Error::config(format!("{flag}: cannot read {}: {e}", path.display()), "pass a readable file, or - for stdin")
+    })?;
+    let value = text.lines().next().unwrap_or_default().trim().to_string();
+    if value.is_empty() {
+        return Err(Error::config(format!("{flag}: {} is empty", path.display()), "put the secret on the first line"));
+    }
+    Ok(value)
+}
+
+/// Warn about secrets given as flags: every local user can read them in `ps`.
+fn warn_secret_flags(matches: &clap::ArgMatches) {
+    for (id, flag, env) in [
+        ("client_secret", "--client-secret", "ZOHO_CLIENT_SECRET"),
+        ("refresh_token", "--refresh-token", "ZOHO_REFRESH_TOKEN"),
+    ] {
+        // A global flag is recorded at the level where it was written.
+        let mut level = Some(matches);
+        while let Some(m) = level {
+            if m.try_contains_id(id).unwrap_or(false)
+                && m.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+            {
+                eprintln!(
+                    "warning: {flag} on the command line is visible to other local users (ps, /proc); use {env} or {flag}-file (- for stdin)"
+                );
+                break;
+            }
+            level = m.subcommand().map(|(_, sub)| sub);
+        }
+    }
+}
+
 /// The documented exit code of an error.
 fn exit_code(e: &Error) -> u8 {
     match e.code().family() {
@@ -199,42 +268,63 @@ fn exit_code(e: &Error) -> u8 {
 }
 
 /// Print a typed error: its message, Zoho's code, how long to wait, and the hint. Never a
-/// stack trace; the core keeps secrets out of every error.
+/// stack trace; the core keeps secrets out of every error, and every field that may quote a
+/// server is cleaned of terminal escapes.
 fn report(e: &Error) {
-    eprintln!("error: {} ({})", e.message(), e.code());
+    use term::clean;
+    eprintln!("error: {} ({})", clean(e.message()), e.code());
     if let Some(s) = e.status() {
         eprintln!("  HTTP status: {s}");
     }
     if let Some(z) = e.zoho_code() {
         match e.zoho_message() {
-            Some(m) => eprintln!("  Zoho says: {z}: {m}"),
-            None => eprintln!("  Zoho says: {z}"),
+            Some(m) => eprintln!("  Zoho says: {}: {}", clean(z), clean(m)),
+            None => eprintln!("  Zoho says: {}", clean(z)),
         }
     }
     if let Some(r) = e.retry_after() {
         eprintln!("  retry after: {} s", r.as_secs_f64().ceil() as u64);
     }
     if let Some(h) = e.hint() {
-        eprintln!("hint: {h}");
+        eprintln!("hint: {}", clean(h));
     }
 }
 
-fn init_logging(verbose: u8) {
+/// The command's log subscriber: `-v` lines on stderr (colours only on a terminal), filtered
+/// by level; the device-flow status layer sees the core's poll events at every level, so the
+/// countdown's "last poll" moves even without `-v`.
+fn subscriber(verbose: u8, ansi: bool) -> impl tracing::Subscriber + Send + Sync {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
     let level = match verbose {
         0 => "warn",
         1 => "zoho_oauth=info",
         _ => "zoho_oauth=debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ZOHO_LOG").unwrap_or_else(|_| level.into());
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false);
-    use tracing_subscriber::layer::SubscriberExt;
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_ansi(ansi);
+    tracing_subscriber::registry().with(fmt.with_filter(filter)).with(progress::DeviceStatus)
+}
+
+fn init_logging(verbose: u8) {
+    use std::io::IsTerminal;
     use tracing_subscriber::util::SubscriberInitExt;
-    let _ = tracing_subscriber::registry().with(filter).with(fmt).with(progress::DeviceStatus).try_init();
+    let _ = subscriber(verbose, std::io::stderr().is_terminal()).try_init();
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    warn_secret_flags(&matches);
     init_logging(cli.global.verbose);
+    if let Err(e) = cli.global.read_secret_files() {
+        report(&e);
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -248,6 +338,12 @@ fn main() -> ExitCode {
             report(&e);
             ExitCode::from(exit_code(&e))
         }
+        Err(cmd::Failure::Usage(e)) => {
+            report(&e);
+            ExitCode::from(2)
+        }
+        // The reader went away (`zoho-oauth token | head -c0`): nothing left to say to anyone.
+        Err(cmd::Failure::ClosedPipe) => ExitCode::from(1),
         Err(cmd::Failure::Other(msg)) => {
             eprintln!("error: {msg}");
             ExitCode::from(1)

@@ -74,3 +74,15 @@ pub async fn countdown(expires_at: std::time::Instant) {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_last_poll_is_seen_without_verbose_logging() {
+        let sub = crate::subscriber(0, false);
+        tracing::subscriber::with_default(sub, || {
+            tracing::debug!(target: "zoho_oauth", "device flow: slow_down");
+        });
+        assert_eq!(super::last_poll().as_deref(), Some("slow_down"));
+    }
+}

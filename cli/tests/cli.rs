@@ -126,6 +126,7 @@ async fn exchange_status_token_request_paginate_revoke() {
     assert_eq!(rc, 0);
     let v: serde_json::Value = serde_json::from_str(&out).expect("raw JSON on a pipe");
     assert_eq!(v["data"].as_array().map(Vec::len), Some(2));
+    assert!(out.ends_with('\n'), "piped output ends with a newline");
 
     let (rc, out, err) = checked(env.run(&["request", "GET", "/crm/v8/Leads", "--paginate"]), &secrets);
     assert_eq!(rc, 0, "{err}");
@@ -192,6 +193,7 @@ async fn exit_codes_are_distinct_and_errors_carry_hints() {
         &secrets,
     );
     assert_eq!(rc, 7, "{err}");
+    assert!(err.contains(&format!("http://{dead}")), "the transport error names where it went: {err}");
 
     // Rate limit: the store says ten refreshes happened in the last ten minutes.
     let code = env.code(&["ZohoCRM.modules.ALL"]);
@@ -207,8 +209,51 @@ async fn exit_codes_are_distinct_and_errors_carry_hints() {
     assert!(err.contains("refresh_budget_exhausted") && err.contains("retry after"), "{err}");
     assert_eq!(env.mock.counters().token_requests_for("refresh_token"), 0, "no call to Zoho past the budget");
 
-    // Usage errors are clap's (2).
+    // Usage errors are 2, whether clap or the command finds them.
     assert_eq!(env.run(&["request"]).status.code(), Some(2));
+    for args in [
+        &["request", "FETCH", "/x"][..],
+        &["request", "GET", "/x", "--query", "per_page"],
+        &["request", "GET", "/x", "-H", "nocolon"],
+        &["request", "POST", "/x", "--json", "{"],
+        &["request", "GET", "/x", "--product", "creator"],
+        &["request", "POST", "/x", "--paginate"],
+    ] {
+        let (rc, _, err) = checked(env.run(args), &secrets);
+        assert_eq!(rc, 2, "{args:?}: {err}");
+        assert!(err.contains("hint:"), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_text_cannot_drive_the_terminal_and_a_closed_pipe_is_quiet() {
+    let env = Env::start().await;
+    let hostile = r#"{"error":"invalid_code","error_description":"\u001b]0;pwned\u0007\u001b[2Kgone\u009b"}"#;
+    let mut fault = zoho_mock::Fault::new("/oauth/v2/token", 1);
+    fault.body = Some(hostile.to_string());
+    env.mock.inject_fault(fault).expect("fault");
+    let (rc, _, err) = checked(env.run(&["exchange", "--code", "1000.x"]), &[DEFAULT_CLIENT_SECRET]);
+    assert_eq!(rc, 4, "{err}");
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}') && !err.contains('\u{9b}'), "raw escapes: {err:?}");
+    assert!(err.contains("\\x1b]0;pwned"), "shown, escaped: {err}");
+
+    // `token` into a pipe nobody reads: no panic, no backtrace.
+    let code = env.code(&["ZohoCRM.modules.ALL"]);
+    assert_eq!(checked(env.run(&["exchange", "--code", &code]), &[DEFAULT_CLIENT_SECRET]).0, 0);
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let o = env.cmd(&["token"]).stdout(writer).output().expect("runs");
+    let (rc, _, err) = checked(o, &[DEFAULT_CLIENT_SECRET]);
+    assert_ne!(rc, 101, "{err}");
+    assert!(err.is_empty(), "quiet: {err}");
+
+    // -v logs into a pipe carry no colour codes; an unknown DC names where it came from.
+    let (rc, _, err) = checked(env.cmd(&["token", "-vv"]).output().expect("runs"), &[DEFAULT_CLIENT_SECRET]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(!err.is_empty() && !err.contains('\u{1b}'), "{err:?}");
+    let (rc, _, err) = checked(env.cmd(&["status"]).env("ZOHO_DC", "europe").output().expect("runs"), &[]);
+    assert_eq!(rc, 3, "{err}");
+    assert!(err.contains("ZOHO_DC"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -311,8 +356,21 @@ async fn login_with_a_loopback_redirect() {
     let mut err = BufReader::new(child.stderr.take().expect("stderr"));
     let url = wait_line(&mut err, "/oauth/v2/auth");
     assert!(url.contains("state=") && url.contains("redirect_uri="), "{url}");
-    // The browser: consent at the mock, which redirects to the command's loopback listener.
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("http");
+    // A stray or forged request with the wrong state (or none) is answered and ignored: the
+    // login keeps waiting for the real redirect instead of aborting.
+    for stray in ["code=1000.x&state=forged&location=us", "", "favicon"] {
+        let page = http
+            .get(format!("http://127.0.0.1:{port}/callback?{stray}"))
+            .send()
+            .await
+            .expect("stray")
+            .text()
+            .await
+            .expect("page");
+        assert!(page.contains("ignored"), "{page}");
+    }
+    // The browser: consent at the mock, which redirects to the command's loopback listener.
     let consent = http.get(&url).send().await.expect("consent");
     assert_eq!(consent.status(), 302);
     let back = consent.headers()["location"].to_str().expect("location").to_string();
@@ -323,24 +381,7 @@ async fn login_with_a_loopback_redirect() {
     assert_eq!(finish(child), 0, "{rest}");
     assert!(rest.contains("stored web"), "{rest}");
     assert!(!rest.contains("server-secret"));
-    assert_eq!(env.mock.counters().token_requests_for("authorization_code"), 1);
-
-    // A forged callback (wrong state) is refused by the listener's caller: state_mismatch.
-    let mut child = env
-        .cmd(&["login", "--port", &port.to_string(), "--no-browser", "--timeout", "20s"])
-        .env("ZOHO_CLIENT_ID", "1000.SERVER")
-        .env("ZOHO_CLIENT_SECRET", "server-secret")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
-    wait_line(&mut err, "/oauth/v2/auth");
-    let forged = format!("http://127.0.0.1:{port}/callback?code=1000.x&state=forged&location=us");
-    http.get(&forged).send().await.expect("callback");
-    let rest: String = err.lines().map_while(Result::ok).collect::<Vec<_>>().join("\n");
-    assert_eq!(finish(child), 4, "{rest}");
-    assert!(rest.contains("state_mismatch"), "{rest}");
+    assert_eq!(env.mock.counters().token_requests_for("authorization_code"), 1, "only the real code was exchanged");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -372,13 +413,25 @@ async fn mock_command_serves_until_sigterm() {
     let mut child = Command::new(BIN)
         .args(["mock", "--port", "0"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
     let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
     let base = wait_line(&mut out, "http://127.0.0.1:");
     let info = reqwest::get(format!("{base}/__mock/info")).await.expect("info");
     assert_eq!(info.status(), 200);
+    // The printed curl line works as printed: it names the JSON content type the route needs.
+    let hint = wait_line(&mut err, "mint a grant code");
+    assert!(hint.contains("-H 'content-type: application/json'"), "{hint}");
+    let minted = reqwest::Client::new()
+        .post(format!("{base}/__mock/codes"))
+        .header("content-type", "application/json")
+        .body(r#"{"scopes":["ZohoCRM.modules.ALL"]}"#)
+        .send()
+        .await
+        .expect("mint");
+    assert_eq!(minted.status(), 200);
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
     assert_eq!(finish(child), 0);
@@ -393,4 +446,60 @@ fn demo_runs_and_checks_itself() {
         assert!(out.contains(step), "the demo shows {step:?}:\n{out}");
     }
     assert!(!out.contains(DEFAULT_CLIENT_SECRET));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_secrets_config_permissions_and_secret_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::start().await;
+    let secrets = [DEFAULT_CLIENT_SECRET];
+    // A config file others may write, holding the secret: refused with the chmod hint.
+    let cfg = env.dir.join("loose.toml");
+    std::fs::write(&cfg, format!("client_secret = \"{DEFAULT_CLIENT_SECRET}\"\n")).expect("write");
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let out = env.cmd(&["status"]).env_remove("ZOHO_CLIENT_SECRET").env("ZOHO_CONFIG", &cfg).output().expect("runs");
+    let (rc, _, err) = checked(out, &secrets);
+    assert_eq!(rc, 3, "{err}");
+    assert!(err.contains("chmod 600"), "{err}");
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let out = env.cmd(&["status"]).env_remove("ZOHO_CLIENT_SECRET").env("ZOHO_CONFIG", &cfg).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+
+    // --client-secret on the command line works but warns; a file or stdin does not warn.
+    let code = env.code(&["ZohoCRM.modules.ALL"]);
+    let out = env
+        .cmd(&["exchange", "--code", &code, "--client-secret", DEFAULT_CLIENT_SECRET])
+        .env_remove("ZOHO_CLIENT_SECRET")
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("warning: --client-secret on the command line"), "{err}");
+    let file = env.dir.join("secret.txt");
+    std::fs::write(&file, format!("{DEFAULT_CLIENT_SECRET}\n")).expect("write");
+    let code = env.code(&["ZohoCRM.modules.ALL"]);
+    let out = env
+        .cmd(&["exchange", "--code", &code, "--client-secret-file", file.to_str().expect("utf8")])
+        .env_remove("ZOHO_CLIENT_SECRET")
+        .output()
+        .expect("runs");
+    let (rc, _, err) = checked(out, &secrets);
+    assert_eq!(rc, 0, "{err}");
+    assert!(!err.contains("warning"), "{err}");
+    let rt = refresh_token_in(&env.store());
+    let mut child = env
+        .cmd(&["token", "--refresh-token-file", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "{rt}").expect("write");
+    }
+    let (rc, out, err) = checked(child.wait_with_output().expect("runs"), &[DEFAULT_CLIENT_SECRET, &rt]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(out.trim().starts_with("1000."), "{out}");
 }

@@ -22,6 +22,7 @@ use crate::dc::{DataCenter, is_zoho_host, truncate};
 use crate::error::{Error, ErrorCode, Result};
 use crate::flows::{OAuthApp, is_loopback, normalize_server_url};
 use crate::paginate::Paginator;
+use crate::redact::Scrub;
 use crate::response::{DEAD_TOKEN_CODES, RateLimits, Response};
 use crate::retry::{RetryPolicy, StatusClass, classify, is_idempotent};
 use crate::secret::{AccessToken, RefreshToken};
@@ -36,6 +37,8 @@ pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(300);
 pub const DEFAULT_REFRESH_BUDGET: u32 = 10;
 /// Default timeout of one request attempt.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default cap on an API response body: 64 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 /// How long a cross-process refresh lease lives if its holder dies (default).
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(60);
 
@@ -111,6 +114,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     max_concurrency: Option<usize>,
     initial_token: Option<TokenSet>,
+    max_response_bytes: usize,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -200,6 +204,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Largest API response body read (default [`DEFAULT_MAX_RESPONSE_BYTES`], 64 MiB). A
+    /// larger answer fails with `response_too_large` as soon as the cap is passed, without
+    /// buffering the rest. Token-endpoint answers have their own fixed cap of 1 MiB.
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
     /// Seed the cache with a token you already have (for example from the code exchange),
     /// saving one refresh.
     pub fn initial_token(mut self, token: TokenSet) -> Self {
@@ -247,6 +259,7 @@ impl ClientBuilder {
             (None, None) => open_store("memory://")?,
         };
         let key = StoreKey::new(&accounts_server, self.app.client_id(), &self.refresh_token);
+        let scrub = self.app.scrub().with([self.refresh_token.secret()]);
         // The refresh token lives in the client, never in the cached token (stores may persist).
         let hot = self.initial_token.map(|mut t| {
             t.refresh_token = None;
@@ -271,6 +284,8 @@ impl ClientBuilder {
                 api_domain,
                 explicit,
                 limiter: self.max_concurrency.map(|n| Arc::new(Semaphore::new(n.max(1)))),
+                max_response_bytes: self.max_response_bytes.max(1),
+                scrub,
                 rate_limits: Mutex::new(RateLimits::default()),
                 pid: std::process::id(),
             }),
@@ -310,6 +325,9 @@ struct Inner {
     limiter: Option<Arc<Semaphore>>,
     rate_limits: Mutex<RateLimits>,
     pid: u32,
+    max_response_bytes: usize,
+    /// The refresh token and client secrets, scrubbed from every error this client returns.
+    scrub: Scrub,
 }
 
 impl fmt::Debug for Client {
@@ -342,6 +360,7 @@ impl Client {
             retry: RetryPolicy::default(),
             max_concurrency: None,
             initial_token: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -353,7 +372,12 @@ impl Client {
             var(k).ok_or_else(|| Error::config(format!("{k} is not set"), format!("export {k} (see the README)")))
         };
         let dc = match var("ZOHO_DC") {
-            Some(d) => DataCenter::from_code(&d)?,
+            Some(d) => DataCenter::from_code(&d).map_err(|e| {
+                Error::config(
+                    format!("ZOHO_DC: {}", e.message()),
+                    e.hint().unwrap_or("use us, eu, in, au, jp, cn, ca, sa or uk"),
+                )
+            })?,
             None => DataCenter::Us,
         };
         let mut app = OAuthApp::builder(need("ZOHO_CLIENT_ID")?).client_secret(need("ZOHO_CLIENT_SECRET")?).dc(dc);
@@ -408,7 +432,11 @@ impl Client {
             }
         }
         // Boxed so this future stays small: the hit path does not move the refresh state.
-        Ok(Box::pin(self.obtain(false, self.token_deadline(None))).await?.access_token.clone())
+        Ok(Box::pin(self.obtain(false, self.token_deadline(None)))
+            .await
+            .map_err(|e| self.scrubbed(e))?
+            .access_token
+            .clone())
     }
 
     /// [`access_token`](Client::access_token) from synchronous code, on the shared runtime.
@@ -447,14 +475,14 @@ impl Client {
         if let Some(t) = self.hot_fresh(now) {
             return Ok(t);
         }
-        Box::pin(self.obtain(false, self.token_deadline(deadline_ms))).await
+        Box::pin(self.obtain(false, self.token_deadline(deadline_ms))).await.map_err(|e| self.scrubbed(e))
     }
 
     /// Force a refresh now (still single-flight, budgeted, throttle-aware and backed off after
     /// failures). Unlike [`token_set`](Client::token_set), a failure is returned even while
     /// the current token still works.
     pub async fn force_refresh(&self) -> Result<Arc<TokenSet>> {
-        self.obtain(true, self.token_deadline(None)).await
+        self.obtain(true, self.token_deadline(None)).await.map_err(|e| self.scrubbed(e))
     }
 
     /// The real-time instant by which a caller stops waiting for a refresh.
@@ -464,6 +492,13 @@ impl Client {
             None => self.inner.retry.deadline,
         };
         std::time::Instant::now().checked_add(left)
+    }
+
+    /// `e` without this identity's secrets: the refresh token, the client secrets and the
+    /// current access token (a server may echo any of them into an error).
+    fn scrubbed(&self, e: Error) -> Error {
+        let current = self.inner.hot.load_full();
+        e.scrub(&self.inner.scrub.with(current.as_ref().map(|t| t.access_token.secret())))
     }
 
     fn hot_fresh(&self, now: i64) -> Option<Arc<TokenSet>> {
@@ -518,6 +553,10 @@ impl Client {
         let Some(origin) = Origin::of(&u) else {
             return false;
         };
+        // Credentials in an api_domain would break (or leak through) every request.
+        if !u.username().is_empty() || u.password().is_some() {
+            return false;
+        }
         (u.scheme() == "https" && is_zoho_host(&origin.host)) || self.inner.explicit.contains(&origin)
     }
 
@@ -812,7 +851,7 @@ impl RequestBuilder {
         let client = self.client.clone();
         client.check_fork()?;
         let inner = client.inner.clone();
-        let absolute = self.target.contains("://");
+        let absolute = is_absolute(&self.target);
         // Absolute URLs are checked before any I/O; those whose answer depends on the token's
         // api_domain are checked again once the token is known.
         if absolute {
@@ -853,7 +892,7 @@ impl RequestBuilder {
             let url = if absolute {
                 parse_url(&self.target)?
             } else {
-                let path = if self.target.starts_with('/') { self.target.clone() } else { format!("/{}", self.target) };
+                let path = normalize_relative(&self.target)?;
                 let base = client.base_for(self.product, &token);
                 parse_url(&format!("{}{}", base.trim_end_matches('/'), path))?
             };
@@ -874,8 +913,11 @@ impl RequestBuilder {
                 &token.access_token,
                 timeout,
                 clock.now_ms(),
+                inner.max_response_bytes,
+                &inner.scrub,
             )
-            .await;
+            .await
+            .map_err(|e| e.scrub(&inner.scrub.with([token.access_token.secret()])));
             match outcome {
                 Ok(resp) => {
                     let limits = resp.rate_limits();
@@ -931,6 +973,45 @@ impl RequestBuilder {
     }
 }
 
+/// True when `target` is an absolute URL: a scheme, then `://`, before any `/`, `?` or `#`
+/// (a relative path may carry `://` in its query string).
+fn is_absolute(target: &str) -> bool {
+    let t = target.trim_start();
+    let Some(pos) = t.find("://") else {
+        return false;
+    };
+    let scheme = &t[..pos];
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+/// A relative path with `.` and `..` segments resolved (also percent-encoded ones) and empty
+/// segments collapsed, so it stays under the base URL's path prefix; a path that climbs above
+/// it is a config error. The query string and fragment are kept as they are.
+fn normalize_relative(target: &str) -> Result<String> {
+    let split = target.find(['?', '#']).unwrap_or(target.len());
+    let (path, rest) = target.split_at(split);
+    let mut segments: Vec<&str> = Vec::new();
+    for seg in path.split(['/', '\\']) {
+        let lower = seg.to_ascii_lowercase();
+        match lower.as_str() {
+            "" | "." | "%2e" => {}
+            ".." | ".%2e" | "%2e." | "%2e%2e" => {
+                if segments.pop().is_none() {
+                    return Err(Error::config(
+                        format!("the path {:?} climbs above the base URL", truncate(target, 80)),
+                        "pass a path without `..` segments, or an absolute URL",
+                    ));
+                }
+            }
+            _ => segments.push(seg),
+        }
+    }
+    let trailing = if path.ends_with('/') && !segments.is_empty() { "/" } else { "" };
+    Ok(format!("/{}{trailing}{rest}", segments.join("/")))
+}
+
 fn parse_url(s: &str) -> Result<url::Url> {
     url::Url::parse(s.trim()).map_err(|_| {
         Error::config(
@@ -951,6 +1032,8 @@ async fn send_once(
     token: &AccessToken,
     timeout: Duration,
     now_ms: i64,
+    max_body: usize,
+    scrub: &Scrub,
 ) -> Result<Response> {
     if !query.is_empty() {
         let mut q = url.query_pairs_mut();
@@ -990,8 +1073,8 @@ async fn send_once(
         .iter()
         .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
-    let bytes = resp.bytes().await.map_err(|e| Error::from_reqwest(&e, &format!("{method} request")))?;
-    Ok(Response::new(status, headers, bytes.to_vec(), shown, now_ms))
+    let bytes = crate::response::read_capped(resp, max_body, &format!("{method} request")).await?;
+    Ok(Response::new(status, headers, bytes, shown, now_ms, scrub.with([token.secret()])))
 }
 
 #[cfg(test)]
@@ -1068,6 +1151,18 @@ mod tests {
         let explicit = client(Some("http://127.0.0.1:8080"), DataCenter::Eu);
         assert_eq!(explicit.static_allowed(&u("http://127.0.0.1:8080/x")), Some(true));
         assert_eq!(explicit.static_allowed(&u("http://127.0.0.1:8081/x")), Some(false));
+    }
+
+    #[test]
+    fn absolute_urls_and_relative_paths() {
+        assert!(is_absolute("https://www.zohoapis.eu/crm/v8/Leads"));
+        assert!(!is_absolute("/crm/v8/Leads?next=https://evil.example"));
+        assert!(!is_absolute("Leads?x=a://b"));
+        let n = |s: &str| normalize_relative(s).map_err(|e| e.code());
+        assert_eq!(n("crm/v8//Leads/"), Ok("/crm/v8/Leads/".to_string()));
+        assert_eq!(n("/a/./b/../c?x=/../y"), Ok("/a/c?x=/../y".to_string()));
+        assert_eq!(n("/..//x"), Err(ErrorCode::Config));
+        assert_eq!(n("/a/%2E%2e/../x"), Err(ErrorCode::Config));
     }
 
     #[test]

@@ -6,6 +6,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::redact::{Scrub, sanitize_body};
+
 /// Stable machine-readable error codes (DESIGN, "Behaviour every language gets", point 7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -44,6 +46,8 @@ pub enum ErrorCode {
     Transport,
     /// Zoho (or whatever answered) sent something this crate cannot understand.
     InvalidResponse,
+    /// An answer's body was larger than the configured cap; reading stopped at the cap.
+    ResponseTooLarge,
     /// Bad configuration or input (unknown DC, disallowed host, malformed URL ...).
     Config,
     /// The token store failed.
@@ -71,6 +75,7 @@ impl ErrorCode {
             ErrorCode::Timeout => "timeout",
             ErrorCode::Transport => "transport",
             ErrorCode::InvalidResponse => "invalid_response",
+            ErrorCode::ResponseTooLarge => "response_too_large",
             ErrorCode::Config => "config",
             ErrorCode::Store => "store",
         }
@@ -118,7 +123,7 @@ impl ErrorCode {
             | DeviceFlowExpired => ErrorFamily::Auth,
             TokenThrottled | RefreshBudgetExhausted | RateLimited => ErrorFamily::RateLimit,
             Unauthorized | ScopeMismatch | ApiError => ErrorFamily::Api,
-            Timeout | Transport | InvalidResponse => ErrorFamily::Transport,
+            Timeout | Transport | InvalidResponse | ResponseTooLarge => ErrorFamily::Transport,
             Config => ErrorFamily::Config,
             Store => ErrorFamily::Store,
         }
@@ -187,9 +192,6 @@ impl fmt::Debug for Error {
 /// Crate-wide result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Largest raw body kept in an error, so errors stay cheap to clone and print.
-const MAX_BODY: usize = 4096;
-
 impl Error {
     /// A new error with a code and a message; add details with the `with_*` methods.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
@@ -240,10 +242,28 @@ impl Error {
         self
     }
 
-    /// Attach the raw body of the answer. Bodies that carry token fields are replaced by a
-    /// placeholder so that no secret can leak through an error.
+    /// Attach the raw body of the answer. The values of token fields are redacted (by JSON
+    /// key; a non-JSON body that carries token fields is replaced by a placeholder) so that no
+    /// secret can leak through an error.
     pub fn with_body(mut self, body: &str) -> Self {
         self.0.body = Some(sanitize_body(body));
+        self
+    }
+
+    /// Remove the identity's own secret values from everything this error carries (a server
+    /// may echo them anywhere: an HTML page, `error_description`, a header copied into a
+    /// message).
+    pub(crate) fn scrub(mut self, scrub: &Scrub) -> Self {
+        if scrub.is_empty() {
+            return self;
+        }
+        let e = &mut *self.0;
+        e.message = scrub.apply(&e.message);
+        for field in [&mut e.zoho_code, &mut e.zoho_message, &mut e.hint, &mut e.body] {
+            if let Some(v) = field.as_mut() {
+                *v = scrub.apply(v);
+            }
+        }
         self
     }
 
@@ -282,7 +302,7 @@ impl Error {
         self.0.hint.as_deref()
     }
 
-    /// The raw answer body (truncated to 4 KiB, token-bearing bodies redacted).
+    /// The raw answer body (truncated to 4 KiB, token field values redacted).
     pub fn body(&self) -> Option<&str> {
         self.0.body.as_deref()
     }
@@ -303,9 +323,19 @@ impl Error {
         Error::new(ErrorCode::Store, message).with_hint("check that the token store is reachable and writable")
     }
 
-    /// Map a reqwest failure to `timeout` or `transport`, without the URL (it may carry
-    /// a query string the caller did not mean to publish) and without any header.
+    /// Map a reqwest failure to `timeout` or `transport`, naming the scheme, host and port it
+    /// tried but not the path or query (they may carry what the caller did not mean to
+    /// publish), and without any header.
     pub(crate) fn from_reqwest(err: &reqwest::Error, what: &str) -> Self {
+        let what = match err.url() {
+            Some(u) => format!(
+                "{what} to {}://{}:{}",
+                u.scheme(),
+                u.host_str().unwrap_or("?"),
+                u.port_or_known_default().map(|p| p.to_string()).unwrap_or_else(|| "?".into())
+            ),
+            None => what.to_string(),
+        };
         if err.is_timeout() {
             return Error::new(ErrorCode::Timeout, format!("{what} timed out"))
                 .with_hint("raise the timeout or check the network path to Zoho");
@@ -355,22 +385,6 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-
-/// Drop bodies that carry token fields; truncate the rest on a char boundary.
-pub(crate) fn sanitize_body(body: &str) -> String {
-    let lower = body.to_ascii_lowercase();
-    if ["access_token", "refresh_token", "device_code", "id_token", "client_secret"].iter().any(|k| lower.contains(k)) {
-        return "[redacted: the body carried token fields]".to_string();
-    }
-    if body.len() <= MAX_BODY {
-        return body.to_string();
-    }
-    let mut end = MAX_BODY;
-    while !body.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…[truncated]", &body[..end])
-}
 
 #[cfg(test)]
 mod tests {

@@ -57,6 +57,7 @@
 //!             expected_state: Some(auth.state),
 //!             redirect_uri: Some("https://app.example/callback".into()),
 //!             code_verifier: auth.code_verifier,
+//!             skip_state_check: false,
 //!         },
 //!     )
 //!     .await?;
@@ -118,6 +119,8 @@ pub mod dc;
 pub mod error;
 pub mod flows;
 pub mod paginate;
+mod proxy;
+mod redact;
 pub mod response;
 pub mod retry;
 mod runtime;

@@ -2,7 +2,7 @@
 //! `page_token` from `info.next_page_token` (Zoho refuses `page` past record 2,000 and refuses
 //! `page` together with `page_token`). Stops on `more_records: false` or 204 No Content.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use futures_util::Stream;
 use serde_json::Value;
@@ -26,6 +26,8 @@ pub struct Paginator {
     fetched: u64,
     buffer: VecDeque<Value>,
     done: bool,
+    /// Every `next_page_token` followed so far: a repeated one would loop forever.
+    seen_tokens: HashSet<String>,
 }
 
 impl Paginator {
@@ -41,6 +43,7 @@ impl Paginator {
             fetched: 0,
             buffer: VecDeque::new(),
             done: false,
+            seen_tokens: HashSet::new(),
         }
     }
 
@@ -118,18 +121,30 @@ impl Paginator {
             self.done = true;
         } else if self.page_token.is_some() {
             match next_token {
-                Some(t) => self.page_token = Some(t),
+                Some(t) => self.follow(t)?,
                 None => self.done = true,
             }
         } else if self.fetched + u64::from(self.per_page) > PAGE_LIMIT_RECORDS {
             match next_token {
-                Some(t) => self.page_token = Some(t),
+                Some(t) => self.follow(t)?,
                 None => self.page += 1,
             }
         } else {
             self.page += 1;
         }
         Ok(Some(data))
+    }
+
+    /// Follow `token` next, unless it was followed before: a server repeating a token would
+    /// send the same pages forever.
+    fn follow(&mut self, token: String) -> Result<()> {
+        if !self.seen_tokens.insert(token.clone()) {
+            self.done = true;
+            return Err(Error::new(ErrorCode::InvalidResponse, "the list answer repeated a next_page_token")
+                .with_hint("the server would send the same pages forever; pagination stopped"));
+        }
+        self.page_token = Some(token);
+        Ok(())
     }
 
     /// The next record, or `None` after the last one.

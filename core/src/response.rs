@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::redact::Scrub;
 use crate::retry::parse_retry_after;
 
 /// CRM/Desk/Mail codes meaning the access token is dead: refresh once and retry once.
@@ -18,6 +19,29 @@ pub const DEAD_TOKEN_CODES: [&str; 4] =
 
 /// Codes meaning the token lacks a scope: a refresh will not help.
 pub const SCOPE_CODES: [&str; 2] = ["OAUTH_SCOPE_MISMATCH", "SCOPE_MISMATCH"];
+
+/// Read a body in chunks, stopping with `response_too_large` as soon as it would pass `cap`
+/// bytes (a declared `Content-Length` over the cap fails before reading anything), so a hostile
+/// or broken server streaming an endless body cannot grow the process.
+pub(crate) async fn read_capped(mut resp: reqwest::Response, cap: usize, what: &str) -> Result<Vec<u8>> {
+    let status = resp.status().as_u16();
+    let too_large = || {
+        Error::new(ErrorCode::ResponseTooLarge, format!("the answer to the {what} is larger than {cap} bytes"))
+            .with_status(status)
+            .with_hint("reading stopped at the cap; raise max_response_bytes if such answers are expected")
+    };
+    if resp.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| Error::from_reqwest(&e, what))? {
+        if body.len().saturating_add(chunk.len()) > cap {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
 
 /// Rate-limit information from response headers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -38,11 +62,20 @@ pub struct Response {
     body: Vec<u8>,
     url: String,
     now_ms: i64,
+    /// The identity's secrets, scrubbed from errors built from this answer.
+    scrub: Scrub,
 }
 
 impl Response {
-    pub(crate) fn new(status: u16, headers: Vec<(String, String)>, body: Vec<u8>, url: String, now_ms: i64) -> Self {
-        Response { status, headers, body, url, now_ms }
+    pub(crate) fn new(
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        url: String,
+        now_ms: i64,
+        scrub: Scrub,
+    ) -> Self {
+        Response { status, headers, body, url, now_ms, scrub }
     }
 
     /// HTTP status code.
@@ -87,6 +120,7 @@ impl Response {
                 .with_status(self.status)
                 .with_body(&self.text())
                 .with_hint("check the status first (204 means no content) and the product's response format")
+                .scrub(&self.scrub)
         })
     }
 
@@ -110,7 +144,7 @@ impl Response {
         if self.status < 400 {
             return Ok(self);
         }
-        Err(parse_api_error(self.status, &self.text(), self.retry_after()))
+        Err(parse_api_error(self.status, &self.text(), self.retry_after()).scrub(&self.scrub))
     }
 
     /// Zoho's error code in the body, whichever envelope (for the 401 refresh decision).

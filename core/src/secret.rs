@@ -89,7 +89,7 @@ secret_type!(
     AccessToken
 );
 secret_type!(
-    /// A single-use grant (authorization) code, valid for one to three minutes.
+    /// A single-use grant (authorization) code, valid 3 minutes by default: exchange it at once.
     GrantCode
 );
 secret_type!(

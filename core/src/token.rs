@@ -23,7 +23,7 @@ pub(crate) const THROTTLE_WINDOW: Duration = Duration::from_secs(600);
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// The tokens one grant yields, with everything needed to use and refresh them.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct TokenSet {
     /// The access token (one hour).
     pub access_token: AccessToken,
@@ -44,6 +44,23 @@ pub struct TokenSet {
     pub scopes: Vec<String>,
     /// OpenID id_token, present when the `email` scope was granted. Not a credential for APIs.
     pub id_token: Option<String>,
+}
+
+impl std::fmt::Debug for TokenSet {
+    /// Every field but the credentials: the tokens print `[redacted]`, and so does the
+    /// `id_token` (a signed statement of the user's identity).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("access_token", &self.access_token)
+            .field("refresh_token", &self.refresh_token)
+            .field("api_domain", &self.api_domain)
+            .field("accounts_server", &self.accounts_server)
+            .field("token_type", &self.token_type)
+            .field("expires_at_ms", &self.expires_at_ms)
+            .field("scopes", &self.scopes)
+            .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
 impl TokenSet {
@@ -234,7 +251,7 @@ pub(crate) fn token_error(status: u16, obj: &serde_json::Map<String, Value>, bod
         "invalid_code" => (
             ErrorCode::InvalidCode,
             "Zoho rejected the grant code or refresh token",
-            "a grant code is single-use and expires in 1-3 minutes: generate a new one and exchange it at once at the accounts server of the user's DC; a refresh token answering this was revoked, evicted (20 per user) or belongs to another DC",
+            "a grant code is single-use and valid 3 minutes by default: generate a new one and exchange it at once at the accounts server of the user's DC; a refresh token answering this was revoked, evicted (20 per user) or belongs to another DC",
         ),
         "invalid_client" | "unauthorized_client" => (
             ErrorCode::InvalidClient,

@@ -363,6 +363,7 @@ impl Runner {
                     expected_state: s(st, "expected_state"),
                     redirect_uri: s(st, "redirect_uri"),
                     code_verifier: s(st, "code_verifier").map(PkceVerifier::new),
+                    skip_state_check: false,
                 };
                 self.token(&self.app(st).handle_callback(&text("url"), &opts).await?)
             }

@@ -96,6 +96,7 @@ async fn server_flow_authorization_url_callback_and_exchange() {
         expected_state: Some(auth.state.clone()),
         redirect_uri: Some(REDIRECT.into()),
         code_verifier: None,
+        skip_state_check: false,
     };
     let tokens = app.handle_callback(&location, &opts).await.expect("callback");
     assert!(tokens.refresh_token.is_some());
@@ -109,6 +110,18 @@ async fn server_flow_authorization_url_callback_and_exchange() {
         .await
         .expect_err("no redirect_uri");
     assert_eq!(err.code(), ErrorCode::InvalidRedirectUri);
+
+    // Without an expected state the callback is refused before any token request, unless the
+    // caller opts out by name.
+    let auth = app.authorization_url(&AuthorizationRequest::new(SCOPES, REDIRECT)).expect("url");
+    let location = consent(&auth.url, "").await;
+    let no_state = CallbackOptions { redirect_uri: Some(REDIRECT.into()), ..Default::default() };
+    let before = env.mock.counters().token_requests_total;
+    let err = app.handle_callback(&location, &no_state).await.expect_err("state required");
+    assert_eq!(err.code(), ErrorCode::Config, "{err}");
+    assert_eq!(env.mock.counters().token_requests_total, before, "no token request");
+    let opted_out = CallbackOptions { skip_state_check: true, ..no_state };
+    app.handle_callback(&location, &opted_out).await.expect("opted out by name");
 }
 
 #[tokio::test]
@@ -122,6 +135,7 @@ async fn state_mismatch_and_untrusted_server_send_nothing() {
         expected_state: Some("another-state".into()),
         redirect_uri: Some(REDIRECT.into()),
         code_verifier: None,
+        skip_state_check: false,
     };
     let err = app.handle_callback(&location, &opts).await.expect_err("state mismatch");
     assert_eq!(err.code(), ErrorCode::StateMismatch);
@@ -134,6 +148,7 @@ async fn state_mismatch_and_untrusted_server_send_nothing() {
         expected_state: Some(auth.state.clone()),
         redirect_uri: Some(REDIRECT.into()),
         code_verifier: None,
+        skip_state_check: false,
     };
     let err = app.handle_callback(&forged, &opts).await.expect_err("untrusted");
     assert_eq!(err.code(), ErrorCode::UntrustedAccountsServer);
@@ -177,8 +192,12 @@ async fn multi_dc_callback_exchanges_at_the_users_dc_with_its_secret() {
     assert!(auth.url.starts_with(&env.dc_url("us")), "authorization starts at the home DC");
     let location = consent(&auth.url, "&mock_user=eve%40example.eu").await;
     assert!(location.contains("location=eu"));
-    let opts =
-        CallbackOptions { expected_state: Some(auth.state), redirect_uri: Some(REDIRECT.into()), code_verifier: None };
+    let opts = CallbackOptions {
+        expected_state: Some(auth.state),
+        redirect_uri: Some(REDIRECT.into()),
+        code_verifier: None,
+        skip_state_check: false,
+    };
     let tokens = app.handle_callback(&location, &opts).await.expect("exchange at eu");
     assert_eq!(tokens.accounts_server, env.dc_url("eu"));
     assert_eq!(tokens.api_domain.as_deref(), Some(env.dc_url("eu").as_str()));
@@ -203,6 +222,7 @@ async fn mobile_client_uses_pkce() {
         expected_state: Some(auth.state.clone()),
         redirect_uri: Some(REDIRECT.into()),
         code_verifier: Some(zoho_oauth::PkceVerifier::new("not-the-verifier-not-the-verifier-not-the")),
+        skip_state_check: false,
     };
     let err = app.handle_callback(&location, &wrong).await.expect_err("wrong verifier");
     assert_eq!(err.code(), ErrorCode::InvalidCode);
@@ -213,6 +233,7 @@ async fn mobile_client_uses_pkce() {
         expected_state: Some(auth.state.clone()),
         redirect_uri: Some(REDIRECT.into()),
         code_verifier: auth.code_verifier.clone(),
+        skip_state_check: false,
     };
     app.handle_callback(&location, &right).await.expect("right verifier");
 }

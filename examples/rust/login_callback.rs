@@ -41,6 +41,7 @@ async fn on_callback(
         expected_state: Some(state.to_string()),
         redirect_uri: Some(redirect_uri.to_string()),
         code_verifier: None,
+        skip_state_check: false,
     };
     let tokens = app.handle_callback(callback_url, &opts).await?;
     let refresh = tokens.refresh_token.clone().ok_or("no refresh token: ask for access_type=offline")?;
@@ -121,6 +122,7 @@ async fn main() -> Result<(), BoxError> {
         expected_state: Some(state.into()),
         redirect_uri: Some(REDIRECT_URI.into()),
         code_verifier: None,
+        skip_state_check: false,
     };
     let err = app.handle_callback(&callback, &opts("another-session")).await.unwrap_err();
     println!("wrong state: {}", err.code());

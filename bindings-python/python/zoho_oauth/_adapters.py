@@ -15,12 +15,15 @@ from typing import TYPE_CHECKING, Any, AsyncGenerator, Generator, Union
 from ._native import is_dead_token_response
 
 if TYPE_CHECKING:
+    import httpx
+    import requests.auth
+
     from ._native import AsyncClient, Client
 
 _SCHEME = "Zoho-oauthtoken"
 
 
-def requests_auth(client: "Client") -> Any:
+def requests_auth(client: "Client") -> "requests.auth.AuthBase":
     """A ``requests.auth.AuthBase`` bound to ``client`` (see the module docstring)."""
     import requests
     import requests.auth
@@ -60,7 +63,7 @@ def requests_auth(client: "Client") -> Any:
     return ZohoRequestsAuth(client)
 
 
-def httpx_auth(client: "Union[Client, AsyncClient]") -> Any:
+def httpx_auth(client: "Union[Client, AsyncClient]") -> "httpx.Auth":
     """An ``httpx.Auth`` bound to ``client``: a ``Client`` serves ``httpx.Client``, an
     ``AsyncClient`` serves ``httpx.AsyncClient`` (see the module docstring)."""
     import httpx

@@ -10,13 +10,14 @@ Subclasses also derive from the matching built-in, so generic handlers keep work
     │                      access_denied, state_mismatch, untrusted_accounts_server, device_flow_expired
     ├── RateLimitError     token_throttled, refresh_budget_exhausted, rate_limited
     ├── ApiError           unauthorized, scope_mismatch, api_error
-    ├── TransportError     transport, invalid_response
+    ├── TransportError     transport, invalid_response, response_too_large
     │   └── TimeoutError   timeout (also the built-in TimeoutError)
     ├── ConfigError        config (also ValueError)
     └── StoreError         store
 
 No secret ever appears in the message, the attributes or the pickled form: the Rust core writes
-the messages and drops answer bodies that carry token fields.
+the messages, redacts token fields in answer bodies and scrubs the client's own secrets from
+anything a server echoes.
 """
 
 from __future__ import annotations
@@ -122,8 +123,8 @@ class ApiError(ZohoError):
 
 
 class TransportError(ZohoError):
-    """The network failed, or what answered was not understandable (``transport``,
-    ``invalid_response``)."""
+    """The network failed, or what answered was not understandable or too large (``transport``,
+    ``invalid_response``, ``response_too_large``)."""
 
     default_code = "transport"
 

@@ -50,6 +50,12 @@ DEFAULT_USER = "user@example.com"
 DEFAULT_SCOPES = ("ZohoCRM.modules.ALL", "ZohoCRM.users.READ")
 
 
+def _test_only(clock: Optional[MockServer]) -> Dict[str, Any]:
+    """The test-only keyword that wires a client to the mock's clock; it is not part of the
+    public signatures (nor the stubs), so it travels as an untyped keyword."""
+    return {"_mock_clock": clock}
+
+
 def _drop_none(d: Mapping[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
@@ -109,7 +115,8 @@ class MockZoho:
             dc or self.home_dc(),
             client_type=client_type,
             dc_accounts_urls=self.dc_urls(),
-            _mock_clock=self._server if virtual_clock else None,
+            # Test-only and not part of the public signature (or the stubs).
+            **_test_only(self._server if virtual_clock else None),
             **kwargs,
         )
 

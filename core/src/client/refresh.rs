@@ -506,7 +506,9 @@ impl Client {
             }
             let e = match a.result {
                 Ok(t) => return self.succeeded(t, fence, snap, refreshes.len()).await,
-                Err(e) => e,
+                // Scrubbed before it is logged, shared with waiters or kept in the store: a
+                // server may echo the refresh token or the client secret into its answer.
+                Err(e) => self.scrubbed(e),
             };
             if !a.transient || attempt >= TOKEN_RETRIES {
                 break e;

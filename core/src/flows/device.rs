@@ -170,6 +170,11 @@ impl DeviceAuthorization {
     }
 
     async fn poll_at(&self, server: &str) -> Result<Poll> {
+        let scrub = self.app.scrub().with([self.device_code.secret()]);
+        self.poll_once(server).await.map_err(|e| e.scrub(&scrub))
+    }
+
+    async fn poll_once(&self, server: &str) -> Result<Poll> {
         let (dc, server) = self.app.trusted_accounts_server(server)?;
         let secret = self.app.secret_for(dc)?;
         let form = vec![

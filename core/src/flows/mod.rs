@@ -23,8 +23,12 @@ pub use device::{DeviceAuthorization, DeviceFlowRequest};
 use crate::clock::{Clock, SharedClock};
 use crate::dc::{DataCenter, truncate};
 use crate::error::{Error, ErrorCode, Result};
+use crate::redact::Scrub;
 use crate::secret::{ClientSecret, GrantCode, PkceVerifier, RefreshToken, constant_time_eq};
 use crate::token::TokenSet;
+
+/// Largest token-endpoint answer read: Zoho's are a few hundred bytes.
+pub const MAX_TOKEN_RESPONSE_BYTES: usize = 1024 * 1024;
 
 /// Default timeout of one token-endpoint request.
 pub const DEFAULT_TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -174,7 +178,7 @@ impl OAuthAppBuilder {
             let normalized = normalize_server_url(url)?;
             overrides.insert(dc.unwrap_or(self.dc), normalized);
         }
-        let http = reqwest::Client::builder()
+        let http = crate::proxy::configure(reqwest::Client::builder())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(self.timeout)
             .user_agent(concat!("zoho-oauth-rust/", env!("CARGO_PKG_VERSION")))
@@ -291,7 +295,11 @@ pub struct AuthorizationUrl {
 #[derive(Clone, Debug, Default)]
 pub struct CallbackOptions {
     /// The state the authorization URL carried; a different or missing state is rejected.
+    /// Required unless [`skip_state_check`](CallbackOptions::skip_state_check) says otherwise.
     pub expected_state: Option<String>,
+    /// Accept a callback without comparing its state. Only for callers that check the state
+    /// themselves: without the check a forged redirect can log a user in to another account.
+    pub skip_state_check: bool,
     /// The redirect URI the authorization URL carried (server-based clients).
     pub redirect_uri: Option<String>,
     /// The PKCE verifier from [`AuthorizationUrl::code_verifier`].
@@ -353,6 +361,12 @@ impl OAuthApp {
     /// Timeout of one token-endpoint request.
     pub(crate) fn token_timeout(&self) -> Duration {
         self.inner.timeout
+    }
+
+    /// A scrubber for every client secret of this app.
+    pub(crate) fn scrub(&self) -> Scrub {
+        let secrets = self.inner.secrets.values().chain(self.inner.default_secret.as_ref());
+        Scrub::new(secrets.map(|s| s.secret()))
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {
@@ -455,11 +469,27 @@ impl OAuthApp {
     /// server, and exchange the code at the user's DC with that DC's secret.
     pub async fn handle_callback(&self, callback_url: &str, opts: &CallbackOptions) -> Result<TokenSet> {
         let cb = parse_callback(callback_url)?;
-        if let Some(expected) = &opts.expected_state {
-            let ok = cb.state.as_deref().is_some_and(|s| constant_time_eq(s.as_bytes(), expected.as_bytes()));
-            if !ok {
-                return Err(Error::new(ErrorCode::StateMismatch, "the callback's state is not the one this app sent")
+        if cb.code.is_none() && cb.error.is_none() {
+            return Err(Error::new(ErrorCode::InvalidResponse, "the callback has no code")
+                .with_hint("pass the full URL Zoho redirected to"));
+        }
+        match (&opts.expected_state, opts.skip_state_check) {
+            (Some(expected), _) => {
+                let ok = cb.state.as_deref().is_some_and(|s| constant_time_eq(s.as_bytes(), expected.as_bytes()));
+                if !ok {
+                    return Err(Error::new(
+                        ErrorCode::StateMismatch,
+                        "the callback's state is not the one this app sent",
+                    )
                     .with_hint("possible CSRF or a stale browser tab: start the authorization again"));
+                }
+            }
+            (None, true) => {}
+            (None, false) => {
+                return Err(Error::config(
+                    "handle_callback needs the state the authorization URL carried",
+                    "pass expected_state (AuthorizationUrl.state, kept in the user's session); set skip_state_check only if you check the state yourself",
+                ));
             }
         }
         if let Some(err) = &cb.error {
@@ -513,9 +543,11 @@ impl OAuthApp {
         if let Some(v) = &req.code_verifier {
             form.push(("code_verifier", v.secret().to_string()));
         }
-        let (status, body) = self.post_form(&server, "/oauth/v2/token", &form, "code exchange").await?;
+        let scrub = self.scrub().with(form.iter().filter(|(k, _)| *k != "grant_type").map(|(_, v)| v.as_str()));
+        let answer = self.post_form(&server, "/oauth/v2/token", &form, "code exchange").await;
         zeroize_form(form);
-        TokenSet::parse(status, &body, self.inner.clock.now_ms(), &server)
+        let (status, body) = answer.map_err(|e| e.scrub(&scrub))?;
+        TokenSet::parse(status, &body, self.inner.clock.now_ms(), &server).map_err(|e| e.scrub(&scrub))
     }
 
     /// Get a new access token with a refresh token, at `accounts_server` (the home DC's when
@@ -553,11 +585,12 @@ impl OAuthApp {
         zeroize_form(form);
         match answer {
             Err(PostFailure { error, sent }) => TokenAttempt {
+                // An answer beyond the size cap is not a network accident: not retried.
+                transient: error.code() != ErrorCode::ResponseTooLarge,
                 result: Err(error),
                 // Once the request may have reached Zoho, a token may have been issued and
                 // counted even though the answer never arrived.
                 may_have_issued: sent,
-                transient: true,
                 retry_after: None,
             },
             Ok(a) => {
@@ -595,7 +628,7 @@ impl OAuthApp {
         }
         let (status, body) = self.post_form(&server, "/oauth/v2/token", &form, "client credentials").await?;
         zeroize_form(form);
-        TokenSet::parse(status, &body, self.inner.clock.now_ms(), &server)
+        TokenSet::parse(status, &body, self.inner.clock.now_ms(), &server).map_err(|e| e.scrub(&self.scrub()))
     }
 
     /// Revoke a refresh token (and with it every access token minted from it).
@@ -604,6 +637,7 @@ impl OAuthApp {
         let form = vec![("token", refresh_token.secret().to_string())];
         let (status, body) = self.post_form(&server, "/oauth/v2/token/revoke", &form, "revocation").await?;
         zeroize_form(form);
+        let scrub = self.scrub().with([refresh_token.secret()]);
         let parsed: Option<serde_json::Value> = serde_json::from_str(&body).ok();
         let ok_status = parsed.as_ref().and_then(|v| v.get("status")).and_then(|s| s.as_str()).map(|s| s == "success");
         match (status, ok_status) {
@@ -611,11 +645,13 @@ impl OAuthApp {
             (400, _) | (_, Some(false)) => Err(Error::new(ErrorCode::InvalidCode, "Zoho did not revoke the token")
                 .with_status(status)
                 .with_body(&body)
-                .with_hint("the token is unknown, already revoked, or belongs to another DC")),
+                .with_hint("the token is unknown, already revoked, or belongs to another DC")
+                .scrub(&scrub)),
             _ => Err(Error::new(ErrorCode::InvalidResponse, "unexpected answer from the revoke endpoint")
                 .with_status(status)
                 .with_body(&body)
-                .with_hint("check the accounts URL")),
+                .with_hint("check the accounts URL")
+                .scrub(&scrub)),
         }
     }
 
@@ -668,7 +704,8 @@ impl OAuthApp {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| crate::retry::parse_retry_after(v, self.inner.clock.now_ms()));
-        let body = resp.text().await.map_err(failure)?;
+        // Capped: a hostile endless body cannot grow the process.
+        let body = read_token_body(resp, what).await.map_err(|error| PostFailure { error, sent: true })?;
         Ok(FormAnswer { status, body, retry_after })
     }
 }
@@ -712,6 +749,12 @@ impl TokenAttempt {
     fn refused(e: Error) -> Self {
         TokenAttempt { result: Err(e), may_have_issued: false, transient: false, retry_after: None }
     }
+}
+
+/// A token-endpoint body as text, capped at [`MAX_TOKEN_RESPONSE_BYTES`].
+pub(crate) async fn read_token_body(resp: reqwest::Response, what: &str) -> Result<String> {
+    let bytes = crate::response::read_capped(resp, MAX_TOKEN_RESPONSE_BYTES, what).await?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn zeroize_form(form: Vec<(&str, String)>) {

@@ -10,9 +10,13 @@
 //!   dies, so a process killed with `kill -9` mid-refresh blocks nobody.
 //! - A file that is not a zoho-oauth store (valid JSON of another shape, or not JSON at all) is
 //!   never touched: every operation fails with a `store` error naming it. A truncated or
-//!   otherwise corrupt store file is kept aside as `<file>.corrupt-<unix ms>` (the operation
-//!   that found it fails and says so) and the store starts empty, so nothing is silently lost.
-//! - Missing parent folders are created with mode 0700. The client secret is never stored.
+//!   otherwise corrupt store file (one that begins like ours) is kept aside as
+//!   `<file>.corrupt-<unix ms>` by the next client operation (which fails and says so) and the
+//!   store starts empty, so nothing is silently lost; listing (`status`) only reports it. One entry that does not parse is isolated under `"unreadable_entries"` (kept
+//!   verbatim) while the others stay in use; unknown fields are written back as they were.
+//! - The lock and lease files are opened without following symlinks. Missing parent folders
+//!   are created with mode 0700; a store file readable by others is reported with a warning
+//!   (the next write makes it 0600). The client secret is never stored.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -42,6 +46,19 @@ struct StoreFile {
     version: u32,
     #[serde(default)]
     entries: Records,
+    /// Entries that did not parse, kept verbatim (isolated, not lost).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    unreadable_entries: serde_json::Map<String, serde_json::Value>,
+    /// Top-level fields this build does not know, written back as they were.
+    #[serde(flatten)]
+    unknown: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What a store file holds besides the usable entries, carried from load to save.
+#[derive(Default)]
+struct Kept {
+    unreadable_entries: serde_json::Map<String, serde_json::Value>,
+    unknown: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A token store in one JSON file, shared by every process on the machine.
@@ -132,30 +149,70 @@ impl FileStore {
         let id = key.as_str().to_string();
         self.update(move |map| (f(map.get(&id)), false))
     }
+
+    /// Read-only access to every record for listing (`zoho-oauth status`): never writes, never
+    /// moves a damaged file aside. (Single reads on the refresh path may: a client must be able
+    /// to start over in a fresh store.)
+    fn read_all<'a, T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Records) -> T + Send + 'static,
+    ) -> BoxFuture<'a, Result<T>> {
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || inner.locked(false, |map| (f(map), false)))
+                .await
+                .map_err(|e| Error::store(format!("the token store task failed: {e}")))?
+        })
+    }
 }
 
-/// The entries of a store file. On failure, says which entry is wrong without serde's message:
-/// that message quotes the offending value, which may be a token.
-fn parse_entries(mut v: serde_json::Value) -> std::result::Result<Records, String> {
-    let entries = match v.get_mut("entries").map(serde_json::Value::take) {
-        None | Some(serde_json::Value::Null) => return Ok(Records::new()),
+/// The entries of a store file, and what else it holds. An entry without the fields and types
+/// of a token entry is isolated (kept verbatim in `unreadable_entries`) instead of failing the
+/// whole store; the warning names it without serde's message, which quotes the offending value
+/// (maybe a token).
+fn parse_entries(v: serde_json::Value) -> std::result::Result<(Records, Kept), String> {
+    let serde_json::Value::Object(mut top) = v else {
+        return Err("it is not a JSON object".into());
+    };
+    let mut kept = Kept::default();
+    if let Some(serde_json::Value::Object(m)) = top.remove("unreadable_entries") {
+        kept.unreadable_entries = m;
+    }
+    let entries = match top.remove("entries") {
+        None | Some(serde_json::Value::Null) => serde_json::Map::new(),
         Some(serde_json::Value::Object(m)) => m,
         Some(_) => return Err("its \"entries\" is not an object".into()),
     };
+    top.remove("format");
+    top.remove("version");
+    kept.unknown = top;
     let mut out = Records::new();
     for (id, entry) in entries {
-        match serde_json::from_value::<Record>(entry) {
+        match serde_json::from_value::<Record>(entry.clone()) {
             Ok(r) => {
                 out.insert(id, r);
             }
             Err(_) => {
                 // Our keys are hashes; anything else is not echoed.
                 let shown = if id.starts_with("zoho-oauth:v1:") && id.len() <= 64 { id.as_str() } else { "an entry" };
-                return Err(format!("{shown} does not have the fields and types of a token entry"));
+                warn!(target: "zoho_oauth", entry = %shown, "a token store entry is unreadable; it is kept aside in unreadable_entries");
+                kept.unreadable_entries.insert(id, entry);
             }
         }
     }
-    Ok(out)
+    Ok((out, kept))
+}
+
+/// True when `bytes` begin the way a store file of ours does (`{` then the format marker), so a
+/// damaged one can be told from a foreign file that merely mentions the marker.
+fn looks_like_ours(bytes: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(256)]);
+    let t = head.trim_start();
+    t.starts_with('{')
+        && t.find(FORMAT).is_some_and(|at| {
+            let before = &t[..at];
+            before.contains("\"format\"") && before.len() < 64
+        })
 }
 
 /// `<prefix><file name><suffix>` next to `path` (lock file, lease folder, temp and corrupt copies).
@@ -179,13 +236,20 @@ fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
 
 impl Inner {
     fn locked_update<T>(&self, f: impl FnOnce(&mut Records) -> (T, bool)) -> Result<T> {
+        self.locked(true, f)
+    }
+
+    /// Under the lock: load, run `f`, save when it changed something. `writing` says whether
+    /// the caller may write (and so may move a corrupt file aside); a read-only caller only
+    /// reports what it found.
+    fn locked<T>(&self, writing: bool, f: impl FnOnce(&mut Records) -> (T, bool)) -> Result<T> {
         let lock = self.open_lock_file()?;
         lock.lock().map_err(|e| io_error("could not lock", &self.lock_path, e))?;
         let result = (|| {
-            let mut map = self.load()?;
+            let (mut map, kept) = self.load(writing)?;
             let (out, changed) = f(&mut map);
             if changed {
-                self.save(&map)?;
+                self.save(&map, kept)?;
             }
             Ok(out)
         })();
@@ -214,7 +278,11 @@ impl Inner {
             o.create(true).truncate(false);
         }
         #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // A symlink planted at the lock or lease path must not redirect the open.
+            o.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+        }
         o.open(path)
     }
 
@@ -223,16 +291,18 @@ impl Inner {
         self.open_private(&self.lock_path, false).map_err(|e| io_error("could not open", &self.lock_path, e))
     }
 
-    fn load(&self) -> Result<Records> {
+    fn load(&self, writing: bool) -> Result<(Records, Kept)> {
         let bytes = match fs::read(&self.path) {
             Ok(b) => b,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Records::new()),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok((Records::new(), Kept::default())),
             Err(e) => return Err(io_error("could not read", &self.path, e)),
         };
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Records::new());
+            return Ok((Records::new(), Kept::default()));
         }
+        self.warn_if_readable_by_others();
         let shown = self.path.display();
+        let damaged = |why: &str| if writing { self.keep_aside(why) } else { self.corrupt_left_in_place(why) };
         match serde_json::from_slice::<serde_json::Value>(&bytes) {
             Ok(v) if v.get("format").and_then(|f| f.as_str()) == Some(FORMAT) => {
                 let version = v.get("version").and_then(|n| n.as_u64()).unwrap_or(0);
@@ -242,15 +312,33 @@ impl Inner {
                     ))
                     .with_hint("upgrade zoho-oauth, or point the token store at another file"));
                 }
-                parse_entries(v).map_err(|why| self.keep_aside(&why))
+                parse_entries(v).map_err(|why| damaged(&why))
             }
             Ok(_) => Err(self.foreign()),
-            // Not JSON, but it carries our marker: one of ours, truncated or damaged.
-            Err(_) if String::from_utf8_lossy(&bytes).contains(FORMAT) => {
-                Err(self.keep_aside("it is truncated or corrupt"))
-            }
+            // Not JSON, but it begins like one of ours: truncated or damaged.
+            Err(_) if looks_like_ours(&bytes) => Err(damaged("it is truncated or corrupt")),
             Err(_) => Err(self.foreign()),
         }
+    }
+
+    /// A store file others can read exposes the cached access tokens (and any kept refresh
+    /// token): say so; the next write replaces it with a 0600 file.
+    fn warn_if_readable_by_others(&self) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(m) = fs::metadata(&self.path)
+                && m.permissions().mode() & 0o077 != 0
+            {
+                warn!(target: "zoho_oauth", path = %self.path.display(), mode = format!("{:o}", m.permissions().mode() & 0o777), "the token store file is accessible to group or others; chmod 600 it (the next write does)");
+            }
+        }
+    }
+
+    /// A read-only operation found a damaged store: report it, move nothing.
+    fn corrupt_left_in_place(&self, why: &str) -> Error {
+        Error::store(format!("the token store {} could not be read ({why}); it was left in place", self.path.display()))
+            .with_hint("the next client operation on this store keeps it aside and starts a new one")
     }
 
     fn foreign(&self) -> Error {
@@ -277,11 +365,17 @@ impl Inner {
         }
     }
 
-    fn save(&self, map: &Records) -> Result<()> {
+    fn save(&self, map: &Records, kept: Kept) -> Result<()> {
         self.ensure_parent()?;
-        let body =
-            serde_json::to_vec_pretty(&StoreFile { format: FORMAT.into(), version: VERSION, entries: map.clone() })
-                .map_err(|e| Error::store(format!("could not encode the token store: {e}")))?;
+        let file = StoreFile {
+            format: FORMAT.into(),
+            version: VERSION,
+            entries: map.clone(),
+            unreadable_entries: kept.unreadable_entries,
+            unknown: kept.unknown,
+        };
+        let body = serde_json::to_vec_pretty(&file)
+            .map_err(|e| Error::store(format!("could not encode the token store: {e}")))?;
         let tmp = sibling(&self.path, ".", &format!(".tmp-{}-{}", std::process::id(), rand::random::<u64>()));
         let write = || -> std::io::Result<()> {
             let mut f = self.open_private(&tmp, true)?;
@@ -452,7 +546,7 @@ impl TokenStore for FileStore {
     }
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<StoredIdentity>>> {
-        self.update(|map| (record::list(map), false))
+        self.read_all(record::list)
     }
 
     fn delete<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<bool>> {

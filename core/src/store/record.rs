@@ -100,6 +100,10 @@ pub(crate) struct Record {
     pub token_fence: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<LeaseRecord>,
+    /// Fields this build does not know (written by a newer build of the same schema version):
+    /// kept as they are and written back, never dropped.
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, serde_json::Value>,
 }
 
 /// The records of a store, by key id.

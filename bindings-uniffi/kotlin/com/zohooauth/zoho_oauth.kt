@@ -6032,7 +6032,8 @@ enum class ErrorFamily {
      */
     API,
     /**
-     * Network, timeout and unparseable answers (`transport`, `timeout`, `invalid_response`).
+     * Network, timeout and unparseable or oversized answers (`transport`, `timeout`,
+     * `invalid_response`, `response_too_large`).
      */
     TRANSPORT,
     /**
@@ -6754,6 +6755,46 @@ sealed class ZohoException: kotlin.Exception() {
     }
     
     /**
+     * `response_too_large`: an answer's body passed the size cap (1 MiB for token answers,
+     * `max_response_bytes` for API answers); reading stopped at the cap.
+     */
+    class ResponseTooLarge(
+        
+        /**
+         * The message written by zoho-oauth.
+         */
+        val `reason`: kotlin.String, 
+        
+        /**
+         * HTTP status of the answer, when there was one.
+         */
+        val `status`: kotlin.Int?, 
+        
+        /**
+         * Zoho's own error code, when the answer had one.
+         */
+        val `zohoCode`: kotlin.String?, 
+        
+        /**
+         * Zoho's own error message, when the answer had one.
+         */
+        val `zohoMessage`: kotlin.String?, 
+        
+        /**
+         * Seconds to wait before trying again, when known.
+         */
+        val `retryAfterSecs`: kotlin.Double?, 
+        
+        /**
+         * A hint a person can act on.
+         */
+        val `hint`: kotlin.String?
+        ) : ZohoException() {
+        override val message
+            get() = "reason=${ `reason` }, status=${ `status` }, zohoCode=${ `zohoCode` }, zohoMessage=${ `zohoMessage` }, retryAfterSecs=${ `retryAfterSecs` }, hint=${ `hint` }"
+    }
+    
+    /**
      * `config`: bad configuration or input (unknown DC, disallowed host, malformed URL ...),
      * caught before any network I/O.
      */
@@ -7050,7 +7091,7 @@ public object FfiConverterTypeZohoError : FfiConverterRustBuffer<ZohoException> 
                 FfiConverterOptionalDouble.read(buf),
                 FfiConverterOptionalString.read(buf),
                 )
-            18 -> ZohoException.Config(
+            18 -> ZohoException.ResponseTooLarge(
                 FfiConverterString.read(buf),
                 FfiConverterOptionalInt.read(buf),
                 FfiConverterOptionalString.read(buf),
@@ -7058,7 +7099,15 @@ public object FfiConverterTypeZohoError : FfiConverterRustBuffer<ZohoException> 
                 FfiConverterOptionalDouble.read(buf),
                 FfiConverterOptionalString.read(buf),
                 )
-            19 -> ZohoException.Store(
+            19 -> ZohoException.Config(
+                FfiConverterString.read(buf),
+                FfiConverterOptionalInt.read(buf),
+                FfiConverterOptionalString.read(buf),
+                FfiConverterOptionalString.read(buf),
+                FfiConverterOptionalDouble.read(buf),
+                FfiConverterOptionalString.read(buf),
+                )
+            20 -> ZohoException.Store(
                 FfiConverterString.read(buf),
                 FfiConverterOptionalInt.read(buf),
                 FfiConverterOptionalString.read(buf),
@@ -7233,6 +7282,16 @@ public object FfiConverterTypeZohoError : FfiConverterRustBuffer<ZohoException> 
                 + FfiConverterOptionalString.allocationSize(value.`hint`)
             )
             is ZohoException.InvalidResponse -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+                + FfiConverterOptionalInt.allocationSize(value.`status`)
+                + FfiConverterOptionalString.allocationSize(value.`zohoCode`)
+                + FfiConverterOptionalString.allocationSize(value.`zohoMessage`)
+                + FfiConverterOptionalDouble.allocationSize(value.`retryAfterSecs`)
+                + FfiConverterOptionalString.allocationSize(value.`hint`)
+            )
+            is ZohoException.ResponseTooLarge -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`reason`)
@@ -7437,7 +7496,7 @@ public object FfiConverterTypeZohoError : FfiConverterRustBuffer<ZohoException> 
                 FfiConverterOptionalString.write(value.`hint`, buf)
                 Unit
             }
-            is ZohoException.Config -> {
+            is ZohoException.ResponseTooLarge -> {
                 buf.putInt(18)
                 FfiConverterString.write(value.`reason`, buf)
                 FfiConverterOptionalInt.write(value.`status`, buf)
@@ -7447,8 +7506,18 @@ public object FfiConverterTypeZohoError : FfiConverterRustBuffer<ZohoException> 
                 FfiConverterOptionalString.write(value.`hint`, buf)
                 Unit
             }
-            is ZohoException.Store -> {
+            is ZohoException.Config -> {
                 buf.putInt(19)
+                FfiConverterString.write(value.`reason`, buf)
+                FfiConverterOptionalInt.write(value.`status`, buf)
+                FfiConverterOptionalString.write(value.`zohoCode`, buf)
+                FfiConverterOptionalString.write(value.`zohoMessage`, buf)
+                FfiConverterOptionalDouble.write(value.`retryAfterSecs`, buf)
+                FfiConverterOptionalString.write(value.`hint`, buf)
+                Unit
+            }
+            is ZohoException.Store -> {
+                buf.putInt(20)
                 FfiConverterString.write(value.`reason`, buf)
                 FfiConverterOptionalInt.write(value.`status`, buf)
                 FfiConverterOptionalString.write(value.`zohoCode`, buf)

@@ -1,0 +1,208 @@
+//! Redaction of what servers send back before it goes into an [`Error`](crate::Error).
+//!
+//! Two independent defences, both applied wherever an error is built from an answer:
+//!
+//! * [`sanitize_body`] hides the *values* of token fields by JSON key (`access_token`,
+//!   `refresh_token`, ...). It works on keys, never on substrings, so an error code such as
+//!   `{"error":"invalid_client_secret"}` stays readable.
+//! * [`Scrub`] removes the identity's *own* secret values (client secret, refresh token, grant
+//!   code, access token) wherever they appear: a hostile or broken server may echo them in an
+//!   HTML page, in `error_description`, anywhere.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+/// What replaces a secret value.
+pub(crate) const REDACTED: &str = "[redacted]";
+
+/// Largest raw body kept in an error, so errors stay cheap to clone and print.
+pub(crate) const MAX_BODY: usize = 4096;
+
+/// JSON keys whose values are credentials.
+/// (`code` is not one: product envelopes use it for their error code; grant codes are
+/// scrubbed by value instead.)
+const SECRET_KEYS: [&str; 6] =
+    ["access_token", "refresh_token", "device_code", "id_token", "client_secret", "code_verifier"];
+
+fn is_secret_key(key: &str) -> bool {
+    SECRET_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k))
+}
+
+/// Redact the values of credential fields by key and truncate on a char boundary.
+///
+/// A JSON body keeps its shape with `[redacted]` in place of each credential value; any other
+/// body that uses a credential name *as a key* (`access_token=…`, `"refresh_token": …`) is
+/// replaced whole, since its structure is unknown. Names that only appear inside other words or
+/// values (`invalid_client_secret`) are not keys and are left alone.
+pub(crate) fn sanitize_body(body: &str) -> String {
+    let redacted = match serde_json::from_str::<Value>(body.trim()) {
+        Ok(mut v @ (Value::Object(_) | Value::Array(_))) => {
+            if redact_json(&mut v) {
+                serde_json::to_string(&v).unwrap_or_else(|_| REDACTED.to_string())
+            } else {
+                body.to_string()
+            }
+        }
+        _ if has_secret_key_text(body) => return "[redacted: the body carried token fields]".to_string(),
+        _ => body.to_string(),
+    };
+    truncate_body(&redacted)
+}
+
+/// Replace credential values in a JSON value; true when something was replaced.
+fn redact_json(v: &mut Value) -> bool {
+    match v {
+        Value::Object(map) => {
+            let mut changed = false;
+            for (k, val) in map.iter_mut() {
+                if is_secret_key(k) && !val.is_null() {
+                    *val = Value::String(REDACTED.to_string());
+                    changed = true;
+                } else {
+                    changed |= redact_json(val);
+                }
+            }
+            changed
+        }
+        Value::Array(items) => items.iter_mut().fold(false, |acc, i| redact_json(i) | acc),
+        _ => false,
+    }
+}
+
+/// True when a credential name is used as a key in non-JSON text: a whole word followed by
+/// optional quotes or spaces and then `=` or `:`.
+fn has_secret_key_text(body: &str) -> bool {
+    let lower = body.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    for key in SECRET_KEYS {
+        let mut from = 0;
+        while let Some(pos) = lower[from..].find(key) {
+            let start = from + pos;
+            let end = start + key.len();
+            from = end;
+            if start > 0 && word(bytes[start - 1]) {
+                continue;
+            }
+            let rest = lower[end..].trim_start_matches(['"', '\'', ' ', '\t']);
+            if rest.starts_with('=') || rest.starts_with(':') {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Truncate to [`MAX_BODY`] bytes on a char boundary.
+pub(crate) fn truncate_body(body: &str) -> String {
+    if body.len() <= MAX_BODY {
+        return body.to_string();
+    }
+    let mut end = MAX_BODY;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…[truncated]", &body[..end])
+}
+
+/// The secret values of one identity, to be scrubbed from anything an error carries.
+/// Cheap to clone; zeroized on drop; prints nothing of what it holds.
+#[derive(Clone, Default)]
+pub(crate) struct Scrub {
+    values: Arc<Vec<Zeroizing<String>>>,
+}
+
+impl fmt::Debug for Scrub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Scrub({} values)", self.values.len())
+    }
+}
+
+/// Secrets shorter than this are not scrubbed: replacing one or two characters everywhere
+/// would destroy the message and protect nothing.
+const MIN_SECRET: usize = 4;
+
+impl Scrub {
+    /// A scrubber for these secret values (empty and very short ones are ignored).
+    pub(crate) fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut v: Vec<Zeroizing<String>> =
+            values.into_iter().filter(|s| s.len() >= MIN_SECRET).map(|s| Zeroizing::new(s.to_string())).collect();
+        // Longest first, so a secret containing another is replaced whole.
+        v.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        v.dedup_by(|a, b| a.as_str() == b.as_str());
+        Scrub { values: Arc::new(v) }
+    }
+
+    /// This scrubber plus more values.
+    pub(crate) fn with<'a>(&'a self, more: impl IntoIterator<Item = &'a str>) -> Self {
+        Scrub::new(self.values.iter().map(|s| s.as_str()).chain(more))
+    }
+
+    /// `text` with every secret value (also percent-encoded) replaced by `[redacted]`, and a
+    /// secret cut off by truncation at the very end hidden as well.
+    pub(crate) fn apply(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for secret in self.values.iter() {
+            let encoded: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+            for needle in [secret.as_str(), encoded.as_str()] {
+                if out.contains(needle) {
+                    out = out.replace(needle, REDACTED);
+                }
+            }
+        }
+        if let Some(cut) = out.strip_suffix("…[truncated]") {
+            for secret in self.values.iter() {
+                if let Some(keep) = partial_tail(cut, secret) {
+                    out = format!("{keep}{REDACTED}…[truncated]");
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// True when there is nothing to scrub.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+/// When `text` ends with a prefix (of at least 4 chars) of `secret`, the text before it.
+fn partial_tail<'t>(text: &'t str, secret: &str) -> Option<&'t str> {
+    (MIN_SECRET..secret.len()).rev().find_map(|n| {
+        let prefix = secret.get(..n)?;
+        text.strip_suffix(prefix)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_redacted_by_key_not_substring() {
+        assert_eq!(sanitize_body(r#"{"error":"invalid_client_secret"}"#), r#"{"error":"invalid_client_secret"}"#);
+        let s = sanitize_body(r#"{"access_token":"1000.secret","nested":[{"refresh_token":"1000.r"}],"x":1}"#);
+        assert!(!s.contains("1000.secret") && !s.contains("1000.r"), "{s}");
+        assert!(s.contains(r#""x":1"#));
+    }
+
+    #[test]
+    fn text_is_redacted_only_when_a_key_is_used() {
+        assert!(sanitize_body("access_token=1000.abc&x=1").starts_with("[redacted"));
+        assert!(sanitize_body("<p>refresh_token: 1000.abc</p>").starts_with("[redacted"));
+        assert_eq!(sanitize_body("error: invalid_client_secret"), "error: invalid_client_secret");
+    }
+
+    #[test]
+    fn scrub_replaces_plain_encoded_and_cut_secrets() {
+        let s = Scrub::new(["1000.refresh/+x", "ab"]);
+        assert_eq!(s.apply("echo 1000.refresh/+x"), "echo [redacted]");
+        assert_eq!(s.apply("q=1000.refresh%2F%2Bx"), "q=[redacted]");
+        assert_eq!(s.apply("tail 1000.ref…[truncated]"), "tail [redacted]…[truncated]");
+        assert_eq!(s.apply("ab stays"), "ab stays");
+    }
+}
