@@ -356,3 +356,24 @@ async fn while_a_refresh_runs_only_its_starter_waits() {
     assert_eq!(client.access_token().await.expect("cached"), new);
     assert_eq!(env.refreshes_succeeded(), 2);
 }
+
+#[tokio::test]
+async fn an_echoed_secret_never_reaches_the_stored_backoff() {
+    let env = Env::start().await;
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::isolated());
+    let rt = env.refresh_token(SCOPES);
+    let client = Client::builder(env.app(), rt.clone()).token_store(store.clone()).build().expect("client");
+    let body = format!(
+        r#"{{"error":"invalid_client","error_description":"unknown client for token {rt} and {}"}}"#,
+        zoho_mock::DEFAULT_CLIENT_SECRET
+    );
+    env.mock.inject_fault(fault(1, |f| f.body = Some(body))).expect("fault");
+    let err = client.access_token().await.expect_err("refused");
+    assert_eq!(err.code(), ErrorCode::InvalidClient);
+    let backoff = store.backoff(client.store_key()).await.expect("read").expect("recorded");
+    let kept = format!("{backoff:?} {err} {err:?}");
+    assert!(!kept.contains(&rt) && !kept.contains(zoho_mock::DEFAULT_CLIENT_SECRET), "{kept}");
+    // And the next caller, answered from the backoff, sees no secret either.
+    let again = client.access_token().await.expect_err("backoff");
+    assert!(!format!("{again} {again:?}").contains(&rt));
+}
