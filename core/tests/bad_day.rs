@@ -377,3 +377,16 @@ async fn an_echoed_secret_never_reaches_the_stored_backoff() {
     let again = client.access_token().await.expect_err("backoff");
     assert!(!format!("{again} {again:?}").contains(&rt));
 }
+
+#[tokio::test]
+async fn a_token_refused_for_its_api_domain_starts_the_backoff_too() {
+    let env = Env::start().await;
+    let client = client_on(&env, Arc::new(MemoryStore::isolated()));
+    let body = r#"{"access_token":"1000.foreign","api_domain":"https://evil.example","expires_in":3600}"#;
+    env.mock.inject_fault(fault(1, |f| f.body = Some(body.into()))).expect("fault");
+    assert_eq!(client.access_token().await.expect_err("not adopted").code(), ErrorCode::InvalidResponse);
+    let before = received(&env);
+    let err = client.access_token().await.expect_err("inside the backoff");
+    assert!(err.retry_after().is_some());
+    assert_eq!(received(&env), before, "no token request inside the window");
+}

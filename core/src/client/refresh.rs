@@ -505,7 +505,11 @@ impl Client {
                 }
             }
             let e = match a.result {
-                Ok(t) => return self.succeeded(t, fence, snap, refreshes.len()).await,
+                // A token we refuse to adopt (a foreign api_domain) is a failed flight too.
+                Ok(t) => match self.succeeded(t, fence, snap, refreshes.len()).await {
+                    Ok(t) => return Ok(t),
+                    Err(e) => break self.scrubbed(e),
+                },
                 // Scrubbed before it is logged, shared with waiters or kept in the store: a
                 // server may echo the refresh token or the client secret into its answer.
                 Err(e) => self.scrubbed(e),
