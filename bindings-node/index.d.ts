@@ -370,7 +370,11 @@ export declare class Client {
    * shared by every concurrent caller of this identity (budgeted and throttle-aware).
    */
   accessToken(options?: SignalOption): Promise<string>
-  /** The cached token set (refreshed if needed); `force: true` refreshes now (still single-flight). */
+  /**
+   * The cached token set (refreshed if needed; when the refresh fails or is refused and the current
+   * token still works, that token). `force: true` refreshes now (still single-flight, budgeted and
+   * backed off after failures) and rejects on failure even while the current token works.
+   */
   tokenSet(options?: { force?: boolean; signal?: AbortSignal }): Promise<TokenSet>
   /** Revoke the refresh token at Zoho and drop the cached access token. */
   revoke(options?: SignalOption): Promise<void>

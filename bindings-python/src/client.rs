@@ -372,7 +372,9 @@ impl Client {
     }
 
     /// A valid access token: the cached one (no I/O, no lock beyond a read) until
-    /// `expires_at - refresh_margin`, else one refresh shared by every concurrent caller.
+    /// `expires_at - refresh_margin`, else one refresh shared by every concurrent caller. When
+    /// the refresh fails or is refused (backoff, cooldown, budget) and the current token still
+    /// works, that token is returned and a warning logged (README "Behaviour").
     fn access_token(&self, py: Python<'_>) -> PyResult<String> {
         let c = self.shared.get(py)?;
         if let Some(t) = c.cached_access_token() {
@@ -389,7 +391,8 @@ impl Client {
         Ok(TokenSet { inner: (*t).clone() })
     }
 
-    /// Refresh now (still single-flight, budgeted and throttle-aware).
+    /// Refresh now (still single-flight, budgeted, throttle-aware and backed off after
+    /// failures). Unlike `token_set()`, a failure raises even while the current token works.
     fn force_refresh(&self, py: Python<'_>) -> PyResult<TokenSet> {
         let c = self.shared.get(py)?;
         let t = block_on(py, async move { c.force_refresh().await })?.py_err(py)?;
@@ -611,7 +614,8 @@ impl AsyncClient {
         into_py_future(py, async move { c.token_set().await.map(|t| TokenSet { inner: (*t).clone() }) })
     }
 
-    /// Awaitable: refresh now (still single-flight, budgeted and throttle-aware).
+    /// Awaitable: refresh now (still single-flight, budgeted, throttle-aware and backed off
+    /// after failures). Unlike `token_set()`, a failure raises even while the current token works.
     fn force_refresh<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let c = self.shared.get(py)?;
         into_py_future(py, async move { c.force_refresh().await.map(|t| TokenSet { inner: (*t).clone() }) })
