@@ -121,6 +121,11 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// A `file://` store URL in a scratch folder of its own.
+fn file_store_url(name: &str) -> String {
+    format!("file://{}", scratch(name).join("tokens.json").display())
+}
+
 fn rand_u32() -> u32 {
     (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(7))
         ^ std::process::id().rotate_left(16)
@@ -364,20 +369,17 @@ async fn file_fleet_on_a_bad_day() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_killed_lease_holder_during_an_outage() {
-    let path = scratch("killed-outage").join("tokens.json");
-    killed_holder_during_an_outage(&format!("file://{}", path.display()), Duration::from_secs(10)).await;
+    killed_holder_during_an_outage(&file_store_url("killed-outage"), Duration::from_secs(10)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_eight_processes_on_an_expired_token_make_one_token_request() {
-    let path = scratch("eight").join("tokens.json");
-    eight_processes_refresh_once(&format!("file://{}", path.display())).await;
+    eight_processes_refresh_once(&file_store_url("eight")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_killed_lease_holder_blocks_nobody() {
-    let path = scratch("killed").join("tokens.json");
-    killed_holder_does_not_block(&format!("file://{}", path.display()), Duration::from_secs(10)).await;
+    killed_holder_does_not_block(&file_store_url("killed"), Duration::from_secs(10)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
