@@ -192,7 +192,9 @@ fun main() {
             accountsUrl = mock.baseUrl(), apiDomain = mock.baseUrl(),
         )
         val bad = expectThrows<ZohoException.InvalidClientSecret> { client.get("/crm/v8/Leads") }
-        val good = mock.client(refresh)
+        // Its own refresh token: the failure backoff is shared by every client of one identity.
+        val refresh2 = mock.mintRefreshToken(SCOPES)
+        val good = mock.client(refresh2)
         val tokens = good.tokenSet()
         val mobile = mock.app("1000.MOCKSELFCLIENT", clientType = ClientType.MOBILE)
         val auth = mobile.authorizationUrl(SCOPES, REDIRECT)
@@ -201,7 +203,7 @@ fun main() {
             app.toString(), client.toString(), good.toString(), tokens.toString(), auth.toString(),
             bad.toString(), bad.message ?: "", bad.detail().toString(),
         ).joinToString("\n")
-        for (s in listOf(secret, refresh, tokens.accessToken(), verifier)) {
+        for (s in listOf(secret, refresh, refresh2, tokens.accessToken(), verifier)) {
             ensure(!shown.contains(s)) { "a secret leaked into:\n$shown" }
         }
         ensure(shown.contains("[redacted]") && tokens.toString().startsWith("TokenSet(")) { shown }
