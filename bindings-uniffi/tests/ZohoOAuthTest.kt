@@ -262,6 +262,25 @@ fun main() {
         expectThrows<ZohoException.Config> { OAuthApp("1000.X", "s", dc = "mars") }
     }
 
+    test("maxResponseBytes caps an API answer: ZohoException.ResponseTooLarge; 0 is a config error") { mock ->
+        mock.seedCrm("Leads", 100)
+        val capped = com.zohooauth.Client(
+            clientId = "1000.MOCKSELFCLIENT", clientSecret = "mock-self-secret", refreshToken = mock.mintRefreshToken(SCOPES),
+            accountsUrl = mock.baseUrl(), apiDomain = mock.baseUrl(), maxResponseBytes = 4096L,
+        )
+        val big = expectThrows<ZohoException.ResponseTooLarge> { capped.get("/crm/v8/Leads") }
+        ensure(big.code() == "response_too_large") { "$big" }
+        val one = capped.get("/crm/v8/Leads", RequestOptions(params = mapOf("per_page" to "1")))
+        ensure(one.status() == 200) { "status ${one.status()}" }
+        ensure(mock.client().get("/crm/v8/Leads").status() == 200) { "the default cap is 64 MiB" }
+        expectThrows<ZohoException.Config> {
+            com.zohooauth.Client(
+                clientId = "1000.MOCKSELFCLIENT", clientSecret = "mock-self-secret", refreshToken = "1000.x.y",
+                accountsUrl = mock.baseUrl(), apiDomain = mock.baseUrl(), maxResponseBytes = 0L,
+            )
+        }
+    }
+
     test("cancelling a coroutine aborts its request") { mock ->
         val c = mock.client()
         c.accessToken()
