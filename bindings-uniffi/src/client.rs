@@ -151,6 +151,8 @@ impl Client {
 impl Client {
     /// A client for one refresh token. Throws `ZohoException.Config` for bad input (unknown DC,
     /// empty refresh token, a disallowed host, an unknown store URL) before any network I/O.
+    /// `maxResponseBytes` caps an API answer's body (null: 64 MiB); a larger answer throws
+    /// `ZohoException.ResponseTooLarge`.
     #[uniffi::constructor(default(
         dc = "us",
         token_store = "memory://",
@@ -160,7 +162,8 @@ impl Client {
         timeout_secs = 30.0,
         max_retries = 3,
         max_concurrency = None,
-        allow_hosts = []
+        allow_hosts = [],
+        max_response_bytes = None
     ))]
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -176,6 +179,7 @@ impl Client {
         max_retries: i32,
         max_concurrency: Option<i32>,
         allow_hosts: Vec<String>,
+        max_response_bytes: Option<i64>,
     ) -> Result<Arc<Self>> {
         let inner = build_client(ClientOptions {
             client_id,
@@ -189,6 +193,7 @@ impl Client {
             timeout_secs,
             max_retries,
             max_concurrency,
+            max_response_bytes,
             allow_hosts,
             clock: None,
         })?;

@@ -109,6 +109,7 @@ pub(crate) struct ClientOptions {
     pub timeout_secs: f64,
     pub max_retries: i32,
     pub max_concurrency: Option<i32>,
+    pub max_response_bytes: Option<i64>,
     pub allow_hosts: Vec<String>,
     pub clock: Option<Arc<dyn Clock>>,
 }
@@ -148,6 +149,15 @@ pub(crate) fn build_client(o: ClientOptions) -> Result<zoho_oauth::Client> {
             ));
         }
         b = b.max_concurrency(n as usize);
+    }
+    if let Some(n) = o.max_response_bytes {
+        if n < 1 {
+            return Err(ZohoError::config(
+                format!("max_response_bytes must be at least 1, got {n}"),
+                "pass a positive number of bytes or null (64 MiB)",
+            ));
+        }
+        b = b.max_response_bytes(usize::try_from(n).unwrap_or(usize::MAX));
     }
     for h in o.allow_hosts {
         b = b.allow_host(h);

@@ -297,6 +297,7 @@ impl MockServer {
             timeout_secs: 30.0,
             max_retries: 3,
             max_concurrency: None,
+            max_response_bytes: None,
             allow_hosts: Vec::new(),
             clock: virtual_clock.then(|| self.clock()),
         })?;

@@ -194,7 +194,9 @@ fun main() {
             accountsUrl = mock.baseUrl(), apiDomain = mock.baseUrl(),
         )
         val bad = expectThrows<ZohoException.InvalidClientSecret> { client.get("/crm/v8/Leads") }
-        val good = mock.client(refresh)
+        // Its own refresh token: the failure backoff is shared by every client of one identity.
+        val refresh2 = mock.mintRefreshToken(SCOPES)
+        val good = mock.client(refresh2)
         val tokens = good.tokenSet()
         val mobile = mock.app("1000.MOCKSELFCLIENT", clientType = ClientType.MOBILE)
         val auth = mobile.authorizationUrl(SCOPES, REDIRECT)
@@ -203,7 +205,7 @@ fun main() {
             app.toString(), client.toString(), good.toString(), tokens.toString(), auth.toString(),
             bad.toString(), bad.message ?: "", bad.detail().toString(),
         ).joinToString("\n")
-        for (s in listOf(secret, refresh, tokens.accessToken(), verifier)) {
+        for (s in listOf(secret, refresh, refresh2, tokens.accessToken(), verifier)) {
             ensure(!shown.contains(s)) { "a secret leaked into:\n$shown" }
         }
         ensure(shown.contains("[redacted]") && tokens.toString().startsWith("TokenSet(")) { shown }
@@ -260,6 +262,25 @@ fun main() {
         ensure(host.code() == "config" && host.family() == ErrorFamily.CONFIG) { "$host" }
         expectThrows<ZohoException.Config> { mock.client(tokenStore = "bogus://nowhere") }
         expectThrows<ZohoException.Config> { OAuthApp("1000.X", "s", dc = "mars") }
+    }
+
+    test("maxResponseBytes caps an API answer: ZohoException.ResponseTooLarge; 0 is a config error") { mock ->
+        mock.seedCrm("Leads", 100)
+        val capped = com.zohooauth.Client(
+            clientId = "1000.MOCKSELFCLIENT", clientSecret = "mock-self-secret", refreshToken = mock.mintRefreshToken(SCOPES),
+            accountsUrl = mock.baseUrl(), apiDomain = mock.baseUrl(), maxResponseBytes = 4096L,
+        )
+        val big = expectThrows<ZohoException.ResponseTooLarge> { capped.get("/crm/v8/Leads") }
+        ensure(big.code() == "response_too_large") { "$big" }
+        val one = capped.get("/crm/v8/Leads", RequestOptions(params = mapOf("per_page" to "1")))
+        ensure(one.status() == 200) { "status ${one.status()}" }
+        ensure(mock.client().get("/crm/v8/Leads").status() == 200) { "the default cap is 64 MiB" }
+        expectThrows<ZohoException.Config> {
+            com.zohooauth.Client(
+                clientId = "1000.MOCKSELFCLIENT", clientSecret = "mock-self-secret", refreshToken = "1000.x.y",
+                accountsUrl = mock.baseUrl(), apiDomain = mock.baseUrl(), maxResponseBytes = 0L,
+            )
+        }
     }
 
     test("cancelling a coroutine aborts its request") { mock ->

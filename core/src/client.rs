@@ -854,12 +854,17 @@ impl RequestBuilder {
         let absolute = is_absolute(&self.target);
         // Absolute URLs are checked before any I/O; those whose answer depends on the token's
         // api_domain are checked again once the token is known.
-        if absolute {
+        // A relative path that climbs above the base URL's prefix is refused before a token is
+        // fetched: it would be refused after, whatever the token says.
+        let relative = if absolute {
             let url = parse_url(&self.target)?;
             if client.static_allowed(&url) == Some(false) {
                 client.check_allowed(&url, None)?;
             }
-        }
+            None
+        } else {
+            Some(normalize_relative(&self.target)?)
+        };
         let mut headers = reqwest::header::HeaderMap::new();
         for (k, v) in &self.headers {
             let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
@@ -889,12 +894,12 @@ impl RequestBuilder {
         let mut refreshed_after_401 = false;
         loop {
             let token = client.token_set_until(Some(deadline)).await?;
-            let url = if absolute {
-                parse_url(&self.target)?
-            } else {
-                let path = normalize_relative(&self.target)?;
-                let base = client.base_for(self.product, &token);
-                parse_url(&format!("{}{}", base.trim_end_matches('/'), path))?
+            let url = match &relative {
+                None => parse_url(&self.target)?,
+                Some(path) => {
+                    let base = client.base_for(self.product, &token);
+                    parse_url(&format!("{}{}", base.trim_end_matches('/'), path))?
+                }
             };
             client.check_allowed(&url, Some(&token))?;
             let remaining = deadline.saturating_sub(clock.now_ms());
@@ -957,7 +962,8 @@ impl RequestBuilder {
                     attempt += 1;
                 }
                 Err(e) => {
-                    if !idempotent || attempt >= policy.max_retries {
+                    // An answer over the cap would be as large again: retrying only reads it again.
+                    if !idempotent || attempt >= policy.max_retries || e.code() == ErrorCode::ResponseTooLarge {
                         return Err(e);
                     }
                     let delay = policy.backoff(attempt);

@@ -199,6 +199,9 @@ impl Runner {
         if let Some(n) = o.get("max_concurrency").and_then(Value::as_u64) {
             b = b.max_concurrency(n as usize);
         }
+        if let Some(n) = o.get("max_response_bytes").and_then(Value::as_u64) {
+            b = b.max_response_bytes(n as usize);
+        }
         for h in o.get("allow_hosts").map(strings).unwrap_or_default() {
             b = b.allow_host(h);
         }

@@ -37,6 +37,20 @@ fn assert_no_secret(e: &zoho_oauth::Error) {
     }
 }
 
+/// Tokens on `/oauth`, an endless body on `/endless`, 300 KiB with a declared length elsewhere.
+async fn big_and_endless() -> Hostile {
+    Hostile::start(|r| {
+        if r.target.starts_with("/oauth") {
+            Reply::json(200, &token_body(""))
+        } else if r.target.starts_with("/endless") {
+            Reply::Endless(200)
+        } else {
+            Reply::Full(200, vec![], "b".repeat(300 * 1024))
+        }
+    })
+    .await
+}
+
 #[tokio::test]
 async fn endless_token_answer_stops_at_the_cap() {
     let server = Hostile::start(|_| Reply::Endless(200)).await;
@@ -48,16 +62,7 @@ async fn endless_token_answer_stops_at_the_cap() {
 
 #[tokio::test]
 async fn api_bodies_are_capped_and_the_cap_is_configurable() {
-    let server = Hostile::start(|r| {
-        if r.target.starts_with("/oauth") {
-            Reply::json(200, &token_body(""))
-        } else if r.target.starts_with("/endless") {
-            Reply::Endless(200)
-        } else {
-            Reply::Full(200, vec![], "b".repeat(300 * 1024))
-        }
-    })
-    .await;
+    let server = big_and_endless().await;
     let small = client(&server, None, |b| b.max_response_bytes(256 * 1024));
     let err = small.get("/endless").send().await.expect_err("endless body");
     assert_eq!(err.code(), ErrorCode::ResponseTooLarge, "{err}");
@@ -65,6 +70,18 @@ async fn api_bodies_are_capped_and_the_cap_is_configurable() {
     assert_eq!(err.code(), ErrorCode::ResponseTooLarge, "{err}");
     let roomy = client(&server, None, |b| b);
     assert_eq!(roomy.get("/big").send().await.expect("under the default cap").bytes().len(), 300 * 1024);
+}
+
+#[tokio::test]
+async fn an_answer_over_the_cap_is_not_retried() {
+    let server = big_and_endless().await;
+    let c = client(&server, None, |b| b.max_response_bytes(256 * 1024).max_retries(3));
+    for path in ["/big", "/endless"] {
+        let err = c.get(path).send().await.expect_err("over the cap");
+        assert_eq!(err.code(), ErrorCode::ResponseTooLarge, "{err}");
+        let calls = server.seen().iter().filter(|s| s.target == path).count();
+        assert_eq!(calls, 1, "{path} was asked {calls} times");
+    }
 }
 
 #[tokio::test]
@@ -134,12 +151,13 @@ async fn relative_paths_stay_relative_and_under_the_prefix() {
     })
     .await;
     let c = client(&server, Some(format!("{}/prefix", server.url())), |b| b);
-    let r = c.get("/crm/v8/Leads?next=https://evil.example/x").send().await.expect("relative path with :// in query");
-    assert_eq!(r.status(), 200);
     let err = c.get("/..//x").send().await.expect_err("climbs above the prefix");
     assert_eq!(err.code(), ErrorCode::Config, "{err}");
     let err = c.get("/a/%2e%2e/%2E%2E/x").send().await.expect_err("encoded climb");
     assert_eq!(err.code(), ErrorCode::Config, "{err}");
+    assert!(server.seen().is_empty(), "refused before any I/O, even the token request: {:?}", server.seen().len());
+    let r = c.get("/crm/v8/Leads?next=https://evil.example/x").send().await.expect("relative path with :// in query");
+    assert_eq!(r.status(), 200);
     c.get("/a/../b").send().await.expect("stays under the prefix");
     let targets: Vec<String> =
         server.seen().into_iter().map(|s| s.target).filter(|t| !t.starts_with("/oauth")).collect();

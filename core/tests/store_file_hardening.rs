@@ -1,7 +1,10 @@
 //! The file store against damaged, foreign and planted files (issue 13, "Local secrets").
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::Recorder;
 use zoho_oauth::{ErrorCode, FileStore, RefreshToken, StoreKey, TokenSet, TokenStore};
 
 fn scratch(name: &str) -> PathBuf {
@@ -95,4 +98,49 @@ async fn a_symlinked_lock_file_is_not_followed() {
     let err = store.put(&key(1), token()).await.expect_err("refused");
     assert_eq!(err.code(), ErrorCode::Store);
     assert!(!victim.exists(), "the symlink was followed");
+}
+
+#[cfg(unix)]
+/// Every event of the process, from any thread: the file store works on tokio's blocking pool,
+/// so the recorder is the process-wide subscriber (set once, by the one test that reads it).
+fn warnings_about(path: &Path) -> Vec<String> {
+    static RECORDER: std::sync::OnceLock<Recorder> = std::sync::OnceLock::new();
+    let r = RECORDER.get_or_init(|| {
+        let r = Recorder::default();
+        tracing::subscriber::set_global_default(r.clone()).expect("the only global subscriber");
+        r
+    });
+    r.lines_with(&path.display().to_string())
+        .into_iter()
+        .filter(|l| l.contains("accessible to group or others"))
+        .collect()
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_store_file_readable_by_others_is_reported_and_the_next_write_makes_it_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+    let dir = scratch("mode");
+    let path = dir.join("tokens.json");
+    assert!(warnings_about(&path).is_empty());
+    let store = FileStore::new(&path);
+    store.put(&key(1), token()).await.expect("put");
+    assert_eq!(mode(&path), 0o600, "a new store file is private");
+    store.get(&key(1)).await.expect("get").expect("stored");
+    assert!(warnings_about(&path).is_empty(), "{:?}", warnings_about(&path));
+
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    assert!(store.get(&key(1)).await.expect("get").is_some(), "a readable store still works");
+    assert_eq!(store.list().await.expect("list").len(), 1);
+    let seen = warnings_about(&path);
+    assert_eq!(seen.len(), 2, "one warning per read: {seen:?}");
+    assert!(seen[0].contains("mode=\"644\"") && seen[0].contains("chmod 600"), "{seen:?}");
+    assert_eq!(mode(&path), 0o644, "reading changes nothing");
+
+    store.put(&key(2), token()).await.expect("the next write");
+    assert_eq!(mode(&path), 0o600, "the next write replaces it with a private file");
+    let before = warnings_about(&path).len();
+    assert_eq!(store.list().await.expect("list").len(), 2);
+    assert_eq!(warnings_about(&path).len(), before, "no warning once it is 0600");
 }

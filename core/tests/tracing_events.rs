@@ -2,44 +2,8 @@
 
 mod common;
 
-use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
-
-use common::{Env, SCOPES};
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Metadata, Subscriber};
+use common::{Env, Recorder, SCOPES};
 use zoho_oauth::Client;
-
-/// A minimal subscriber that keeps every event as one line of `name=value` pairs.
-#[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<String>>>);
-
-struct Line<'a>(&'a mut String);
-
-impl Visit for Line<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        let _ = write!(self.0, "{}={:?} ", field.name(), value);
-    }
-}
-
-impl Subscriber for Recorder {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
-        Id::from_u64(1)
-    }
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, event: &Event<'_>) {
-        let mut line = format!("{} ", event.metadata().target());
-        event.record(&mut Line(&mut line));
-        self.0.lock().expect("lock").push(line);
-    }
-    fn enter(&self, _: &Id) {}
-    fn exit(&self, _: &Id) {}
-}
 
 #[tokio::test]
 async fn refresh_and_retry_events_are_emitted_without_secrets() {
@@ -55,7 +19,7 @@ async fn refresh_and_retry_events_are_emitted_without_secrets() {
     env.mock.inject_fault(f).expect("fault");
     client.get("/crm/v8/Leads").send().await.expect("send");
 
-    let lines = recorder.0.lock().expect("lock").clone();
+    let lines = recorder.lines_with("");
     let ours: Vec<&String> = lines.iter().filter(|l| l.starts_with("zoho_oauth ")).collect();
     let has = |needle: &str| ours.iter().any(|l| l.contains(needle));
     assert!(has("refresh attempt") && has("attempt=1"), "{ours:#?}");
@@ -89,7 +53,7 @@ async fn bad_day_events_name_the_identity_and_carry_no_secret() {
     env.mock.advance_clock(std::time::Duration::from_secs(2));
     client.access_token().await.expect("refreshed");
 
-    let lines = recorder.0.lock().expect("lock").clone();
+    let lines = recorder.lines_with("");
     let key = format!("key={}", client.store_key());
     let with = |needle: &str| lines.iter().filter(|l| l.contains(needle) && l.contains(&key)).count();
     assert_eq!(with("refresh attempt"), 5, "{lines:#?}");

@@ -316,7 +316,8 @@ pub struct Fault {
     /// Close the connection with a TCP reset instead of answering.
     #[serde(default)]
     pub reset: bool,
-    /// `"malformed"`, `"truncated"`, `"html"` or a literal body to answer with.
+    /// `"malformed"`, `"truncated"`, `"html"`, `"endless"` (a body without a length that never
+    /// ends) or a literal body to answer with.
     #[serde(default)]
     pub body: Option<String>,
     /// The fault stops applying once the mock's (virtual) clock reaches this time, in Unix ms,

@@ -155,6 +155,9 @@ fn take_fault(shared: &Shared, path: &str, method: &str) -> Option<Fault> {
 
 fn fault_response(f: &Fault) -> Response {
     let status = StatusCode::from_u16(f.status.unwrap_or(200)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if f.body.as_deref() == Some("endless") {
+        return endless(status);
+    }
     let (content_type, body): (&str, String) = match f.body.as_deref() {
         None => (
             "application/json;charset=UTF-8",
@@ -183,6 +186,18 @@ fn fault_response(f: &Fault) -> Response {
     {
         r.headers_mut().insert(header::RETRY_AFTER, v);
     }
+    r
+}
+
+/// A JSON-looking body without a declared length that never ends (a hostile or broken server):
+/// chunks of 64 KiB for as long as the client reads.
+fn endless(status: StatusCode) -> Response {
+    static CHUNK: [u8; 64 * 1024] = [b'a'; 64 * 1024];
+    let head = futures_util::stream::once(async { Ok::<Bytes, std::io::Error>(Bytes::from_static(b"{\"data\":\"")) });
+    let tail = futures_util::stream::repeat_with(|| Ok(Bytes::from_static(&CHUNK)));
+    let mut r = Response::new(Body::from_stream(futures_util::StreamExt::chain(head, tail)));
+    *r.status_mut() = status;
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json;charset=UTF-8"));
     r
 }
 

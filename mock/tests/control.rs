@@ -150,6 +150,26 @@ async fn body_faults_malformed_truncated_html_and_literal() {
 }
 
 #[tokio::test]
+async fn endless_body_fault_streams_without_a_length_for_as_long_as_the_client_reads() {
+    let env = start().await;
+    let mut f = Fault::new("/crm/v8/Leads", 1);
+    f.body = Some("endless".into());
+    f.status = Some(500);
+    env.mock.inject_fault(f).unwrap();
+    let mut r = env.http.get(format!("{}/crm/v8/Leads", env.base())).send().await.unwrap();
+    assert_eq!(r.status(), 500);
+    assert_eq!(r.content_length(), None, "no declared length");
+    let mut read = 0usize;
+    while read < 4 * 1024 * 1024 {
+        read += r.chunk().await.unwrap().expect("the body never ends").len();
+    }
+    drop(r);
+    assert_eq!(env.mock.counters().api_calls["GET /crm/v8/Leads"]["500"], 1);
+    let at = s(&env.self_client_tokens(&["ZohoCRM.modules.ALL"]).await["access_token"]).to_string();
+    assert_eq!(env.get(&format!("{}/crm/v8/Leads", env.base()), Some(&at), &[]).await.status, 200, "served once");
+}
+
+#[tokio::test]
 async fn delay_fault_delays_the_real_answer() {
     let env = start().await;
     let mut f = Fault::new("/oauth/v2/token", 1);

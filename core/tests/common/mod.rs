@@ -2,9 +2,13 @@
 //! so expiry, backoff and device polling are tested without real sleeping.
 #![allow(dead_code)]
 
-use std::sync::Arc;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Metadata, Subscriber};
 use zoho_mock::{MockConfig, MockZoho};
 use zoho_oauth::clock::BoxFuture;
 use zoho_oauth::{Client, Clock, DataCenter, OAuthApp};
@@ -131,5 +135,42 @@ impl Clock for HookClock {
             mock.advance_clock(d);
             tokio::task::yield_now().await;
         })
+    }
+}
+
+/// A minimal subscriber that keeps every event as one line: its target, then `name=value` pairs.
+#[derive(Clone, Default)]
+pub struct Recorder(pub Arc<Mutex<Vec<String>>>);
+
+struct Line<'a>(&'a mut String);
+
+impl Visit for Line<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let _ = write!(self.0, "{}={:?} ", field.name(), value);
+    }
+}
+
+impl Subscriber for Recorder {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, event: &Event<'_>) {
+        let mut line = format!("{} ", event.metadata().target());
+        event.record(&mut Line(&mut line));
+        self.0.lock().expect("lock").push(line);
+    }
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+impl Recorder {
+    /// The lines recorded so far that contain `needle`.
+    pub fn lines_with(&self, needle: &str) -> Vec<String> {
+        self.0.lock().expect("lock").iter().filter(|l| l.contains(needle)).cloned().collect()
     }
 }

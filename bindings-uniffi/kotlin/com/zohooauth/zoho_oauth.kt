@@ -905,7 +905,7 @@ external fun uniffi_zoho_oauth_uniffi_fn_free_client(`handle`: Long,uniffi_out_e
 ): Unit
 external fun uniffi_zoho_oauth_uniffi_fn_constructor_client_from_env(uniffi_out_err: UniffiRustCallStatus, 
 ): Long
-external fun uniffi_zoho_oauth_uniffi_fn_constructor_client_new(`clientId`: RustBuffer.ByValue,`clientSecret`: RustBuffer.ByValue,`refreshToken`: RustBuffer.ByValue,`dc`: RustBuffer.ByValue,`tokenStore`: RustBuffer.ByValue,`accountsUrl`: RustBuffer.ByValue,`apiDomain`: RustBuffer.ByValue,`refreshMarginSecs`: Double,`timeoutSecs`: Double,`maxRetries`: Int,`maxConcurrency`: RustBuffer.ByValue,`allowHosts`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+external fun uniffi_zoho_oauth_uniffi_fn_constructor_client_new(`clientId`: RustBuffer.ByValue,`clientSecret`: RustBuffer.ByValue,`refreshToken`: RustBuffer.ByValue,`dc`: RustBuffer.ByValue,`tokenStore`: RustBuffer.ByValue,`accountsUrl`: RustBuffer.ByValue,`apiDomain`: RustBuffer.ByValue,`refreshMarginSecs`: Double,`timeoutSecs`: Double,`maxRetries`: Int,`maxConcurrency`: RustBuffer.ByValue,`allowHosts`: RustBuffer.ByValue,`maxResponseBytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_zoho_oauth_uniffi_fn_method_client_access_token(`ptr`: Long,
 ): Long
@@ -1381,7 +1381,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_zoho_oauth_uniffi_checksum_constructor_client_from_env() != 56523.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_zoho_oauth_uniffi_checksum_constructor_client_new() != 65156.toShort()) {
+    if (lib.uniffi_zoho_oauth_uniffi_checksum_constructor_client_new() != 48426.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_zoho_oauth_uniffi_checksum_constructor_mockserver_new() != 37036.toShort()) {
@@ -2330,13 +2330,15 @@ open class Client: Disposable, AutoCloseable, ClientInterface
     /**
      * A client for one refresh token. Throws `ZohoException.Config` for bad input (unknown DC,
      * empty refresh token, a disallowed host, an unknown store URL) before any network I/O.
+     * `maxResponseBytes` caps an API answer's body (null: 64 MiB); a larger answer throws
+     * `ZohoException.ResponseTooLarge`.
      */
-    constructor(`clientId`: kotlin.String, `clientSecret`: kotlin.String, `refreshToken`: kotlin.String, `dc`: kotlin.String = "us", `tokenStore`: kotlin.String = "memory://", `accountsUrl`: kotlin.String? = null, `apiDomain`: kotlin.String? = null, `refreshMarginSecs`: kotlin.Double = 300.0, `timeoutSecs`: kotlin.Double = 30.0, `maxRetries`: kotlin.Int = 3, `maxConcurrency`: kotlin.Int? = null, `allowHosts`: List<kotlin.String> = listOf()) :
+    constructor(`clientId`: kotlin.String, `clientSecret`: kotlin.String, `refreshToken`: kotlin.String, `dc`: kotlin.String = "us", `tokenStore`: kotlin.String = "memory://", `accountsUrl`: kotlin.String? = null, `apiDomain`: kotlin.String? = null, `refreshMarginSecs`: kotlin.Double = 300.0, `timeoutSecs`: kotlin.Double = 30.0, `maxRetries`: kotlin.Int = 3, `maxConcurrency`: kotlin.Int? = null, `allowHosts`: List<kotlin.String> = listOf(), `maxResponseBytes`: kotlin.Long? = null) :
         this(UniffiWithHandle, 
     uniffiRustCallWithError(ZohoException) { _status ->
     UniffiLib.uniffi_zoho_oauth_uniffi_fn_constructor_client_new(
     
-        FfiConverterString.lower(`clientId`),FfiConverterString.lower(`clientSecret`),FfiConverterString.lower(`refreshToken`),FfiConverterString.lower(`dc`),FfiConverterString.lower(`tokenStore`),FfiConverterOptionalString.lower(`accountsUrl`),FfiConverterOptionalString.lower(`apiDomain`),FfiConverterDouble.lower(`refreshMarginSecs`),FfiConverterDouble.lower(`timeoutSecs`),FfiConverterInt.lower(`maxRetries`),FfiConverterOptionalInt.lower(`maxConcurrency`),FfiConverterSequenceString.lower(`allowHosts`),_status)
+        FfiConverterString.lower(`clientId`),FfiConverterString.lower(`clientSecret`),FfiConverterString.lower(`refreshToken`),FfiConverterString.lower(`dc`),FfiConverterString.lower(`tokenStore`),FfiConverterOptionalString.lower(`accountsUrl`),FfiConverterOptionalString.lower(`apiDomain`),FfiConverterDouble.lower(`refreshMarginSecs`),FfiConverterDouble.lower(`timeoutSecs`),FfiConverterInt.lower(`maxRetries`),FfiConverterOptionalInt.lower(`maxConcurrency`),FfiConverterSequenceString.lower(`allowHosts`),FfiConverterOptionalLong.lower(`maxResponseBytes`),_status)
 }
     )
 
