@@ -187,10 +187,8 @@ fun main() {
         val secret = "kotlin-secret-value-123"
         val refresh = mock.mintRefreshToken(SCOPES)
         val app = OAuthApp("1000.KOTLIN", clientSecret = secret, dc = "us")
-        // A refresh token of its own: the failed refresh starts a backoff for its identity,
-        // which the good client below must not share.
         val client = com.zohooauth.Client(
-            clientId = "1000.MOCKSELFCLIENT", clientSecret = secret, refreshToken = mock.mintRefreshToken(SCOPES),
+            clientId = "1000.MOCKSELFCLIENT", clientSecret = secret, refreshToken = refresh,
             accountsUrl = mock.baseUrl(), apiDomain = mock.baseUrl(),
         )
         val bad = expectThrows<ZohoException.InvalidClientSecret> { client.get("/crm/v8/Leads") }
