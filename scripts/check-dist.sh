@@ -8,6 +8,8 @@
 #   - Node: the npm tarballs into a fresh app folder (npm picks the linux-x64-gnu package; no
 #     install script runs), then examples/node/self-client-leads.mjs against
 #     require('zoho-oauth/testing');
+#   - Kotlin (when package.sh made the jar): scripts/dist-check/KotlinSmoke.kt compiled against the
+#     jar alone and run with its bundled native library;
 #   - the artefacts that cannot run here (aarch64) are checked for shape: the wheel's platform
 #     tag, the ELF machine of the .so and .node inside; and the sdist and .crate files exist.
 #
@@ -98,6 +100,14 @@ print(f"ok  {tgz.split('/')[-1]}: JavaScript and types only")
 
 for crate in ("zoho-oauth", "zoho-mock"):
     print(f"ok  {one(f'crates/{crate}-{version}.crate').split('/')[-1]}")
+
+for jar in glob.glob(f"{dist}/kotlin/zoho-oauth-kotlin-{version}.jar"):
+    with zipfile.ZipFile(jar) as z:
+        data = z.read("linux-x86-64/libzoho_oauth_uniffi.so")
+        assert any(n.startswith("com/zohooauth/") for n in z.namelist()), f"{jar}: no com.zohooauth classes"
+    got, needs = machine(data), glibc(data)
+    assert got == "x86_64", f"{jar}: the library is {got}"
+    print(f"ok  {jar.split('/')[-1]}: linux-x86-64/libzoho_oauth_uniffi.so is ELF {got}, glibc >= {'.'.join(map(str, needs))}")
 EOF
 
 step "Python: the x86_64 wheel into a fresh venv, no Rust on PATH"
@@ -153,5 +163,15 @@ t0=$EPOCHREALTIME
 node_run_s=$(since "$t0")
 echo "round trip against require('zoho-oauth/testing'): $node_run_s s"
 cd "$root"
+
+kotlin_jar="$root/dist/kotlin/zoho-oauth-kotlin-$version.jar"
+kc="$root/target/kotlinc/node_modules/kotlin-compiler"
+if [ -f "$kotlin_jar" ]; then
+  step "Kotlin: a round trip through the jar alone (its own native library; no jna.library.path)"
+  cp_deps="/usr/share/java/jna.jar:$kc/lib/kotlinx-coroutines-core-jvm.jar:$kc/lib/kotlin-stdlib.jar"
+  "${no_rust[@]}" "$kc/bin/kotlinc" -nowarn -cp "$kotlin_jar:$cp_deps" -d "$work/kotlin-tests.jar" \
+    scripts/dist-check/KotlinSmoke.kt
+  "${no_rust[@]}" java -cp "$work/kotlin-tests.jar:$kotlin_jar:$cp_deps" KotlinSmokeKt
+fi
 
 step "installed without Rust: pip install $pip_s s (venv $venv_s s), npm install $npm_s s; round trips $py_run_s s and $node_run_s s"

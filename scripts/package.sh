@@ -5,16 +5,19 @@
 #   dist/npm/     zoho-oauth-<v>.tgz (JavaScript only; optionalDependencies on the platform
 #                 packages) and zoho-oauth-linux-x64-gnu-<v>.tgz, zoho-oauth-linux-arm64-gnu-<v>.tgz
 #   dist/crates/  zoho-oauth-<v>.crate and zoho-mock-<v>.crate (`cargo package`, verified)
+#   dist/kotlin/  zoho-oauth-kotlin-<v>.jar: the Kotlin bindings and the linux-x64-gnu library
+#                 (when the Kotlin compiler that scripts/test.sh installs is in target/kotlinc)
 #
 #   ./scripts/package.sh                  release builds (the `dist` profile once the workspace has one)
 #   ./scripts/package.sh --profile dev    debug builds, same layout: what scripts/test.sh checks
 #
 # Cross builds use zig (PyPI's `ziglang`) through maturin --zig and napi -x (cargo-zigbuild), so
 # the Linux wheels and addons need glibc 2.17 at most; the tools live in a venv of their own
-# (target/pkg-venv). Five dependency graphs are compiled (two wheels, two addons, the crates'
-# check): on 2 cores shared with other builds, release took 23 minutes from a cold target/ and
-# dev XX; a second run with nothing changed takes under a minute. scripts/check-dist.sh
-# installs and checks what this builds.
+# (target/pkg-venv). Five dependency graphs are compiled (two wheels, two addons, the Kotlin
+# library) plus the crates' check; on 2 cores shared with other builds, from a cold target/,
+# release took about 20 minutes and dev 10; a second run with nothing changed takes under a
+# minute (bench/README.md, "Installing the packages"). scripts/check-dist.sh installs and checks
+# what this builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,14 +63,20 @@ if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
 export PATH="$venv/bin:$PATH"
 echo "maturin $(maturin --version | cut -d' ' -f2), zig $(python-zig version), $(cargo-zigbuild --version), profile $profile"
 
+# Each zig tool builds in a target dir of its own: maturin and cargo-zigbuild give the C compiler
+# (aws-lc-sys) different wrapper scripts, and sharing one dir with each other or with the test
+# command's host builds would make every run rebuild the other's dependencies.
+maturin_dir="$PWD/target/pkg/maturin"
+zig_dir="$PWD/target/pkg/zigbuild"
+
 rm -rf dist
 mkdir -p dist/python dist/npm dist/crates target/napi-dist
 
 for p in "${platforms[@]}"; do
   triple="${p%%:*}"
-  step "Python wheel for $triple (maturin --zig, $profile; cold: 5 to 8 minutes in release on 2 busy cores)"
+  step "Python wheel for $triple (maturin --zig, $profile; cold: 5 to 8 min in release, 1.5 to 3.5 in dev)"
   timed maturin build "${profile_args[@]}" --zig --locked --target "$triple" \
-    -m bindings-python/Cargo.toml --out dist/python
+    --target-dir "$maturin_dir" -m bindings-python/Cargo.toml --out dist/python
 done
 
 step "Python sdist (builds from source with maturin: pip install zoho_oauth-$version.tar.gz)"
@@ -81,13 +90,13 @@ fi
 for p in "${platforms[@]}"; do
   IFS=: read -r triple plat cpu <<<"$p"
   pkg="zoho-oauth-$plat"
-  step "Node addon for $triple -> $pkg (napi -x: cargo-zigbuild, $profile; cold: about 5 minutes in release)"
+  step "Node addon for $triple -> $pkg (napi -x: cargo-zigbuild, $profile; cold: about 5 min in release, 1.5 in dev)"
   (
     cd bindings-node
     # `.2.17`: zig links against glibc 2.17, as manylinux2014 wheels do. --no-js, and types
     # into target/: the loader and index.d.ts in the tree stay as they are.
     timed node_modules/.bin/napi build --platform "${profile_args[@]}" -x --target "$triple.2.17" \
-      --output-dir ../target/napi-dist --no-js --dts native.d.ts
+      --target-dir "$zig_dir" --output-dir ../target/napi-dist --no-js --dts native.d.ts
   )
   stage="target/npm-stage/$pkg"
   rm -rf "$stage" && mkdir -p "$stage"
@@ -140,6 +149,27 @@ step "Rust: cargo package zoho-oauth and zoho-mock (each built from its .crate t
 timed cargo package --locked --allow-dirty -p zoho-mock -p zoho-oauth \
   --config 'profile.dev.debug="line-tables-only"' --config 'profile.dev.package."*".debug=false'
 cp "target/package/zoho-oauth-$version.crate" "target/package/zoho-mock-$version.crate" dist/crates/
+
+step "Kotlin: dist/kotlin/zoho-oauth-kotlin-$version.jar (com.zohooauth and the linux-x64-gnu library)"
+kc=target/kotlinc/node_modules/kotlin-compiler
+if [ -x "$kc/bin/kotlinc" ] && [ -f /usr/share/java/jna.jar ]; then
+  case "$profile" in dev) cargo_profile=() ;; release) cargo_profile=(--release) ;; *) cargo_profile=(--profile "$profile") ;; esac
+  case "$profile" in dev) out_dir=debug ;; *) out_dir="$profile" ;; esac
+  timed cargo zigbuild "${cargo_profile[@]}" --locked -p zoho-oauth-uniffi --target x86_64-unknown-linux-gnu.2.17 \
+    --target-dir "$zig_dir"
+  classes=target/kotlin-dist/classes
+  rm -rf target/kotlin-dist && mkdir -p "$classes/linux-x86-64" "$classes/META-INF" dist/kotlin
+  # JNA loads a library from the class path under <os>-<arch>/, so the jar needs no
+  # -Djna.library.path.
+  cp "$zig_dir/x86_64-unknown-linux-gnu/$out_dir/libzoho_oauth_uniffi.so" "$classes/linux-x86-64/"
+  cp LICENSE-MIT LICENSE-APACHE "$classes/META-INF/"
+  timed "$kc/bin/kotlinc" -nowarn -cp "/usr/share/java/jna.jar:$kc/lib/kotlinx-coroutines-core-jvm.jar" \
+    -d "$classes" bindings-uniffi/kotlin/com/zohooauth/zoho_oauth.kt
+  jar --create --file "dist/kotlin/zoho-oauth-kotlin-$version.jar" -C "$classes" .
+  echo "dist/kotlin/zoho-oauth-kotlin-$version.jar (needs JNA 5 and kotlinx-coroutines on the class path)"
+else
+  echo "skipped: needs the Kotlin compiler in target/kotlinc and Debian's JNA (scripts/test.sh installs both)"
+fi
 
 step "dist/ is ready ($((SECONDS - started)) s)"
 find dist -type f -printf '%s\t%p\n' | sort -k2 | awk -F'\t' '{ printf "  %7.1f MB  %s\n", $1 / 1048576, $2 }'
