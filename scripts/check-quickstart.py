@@ -3,7 +3,9 @@
 
 Every code block of the Quickstart section (except shell) must follow a line linking one file
 under examples/, and each of its non-blank lines must appear, stripped, as a line of that file;
-a line that is only an elision comment (``# …`` or ``// …``) is skipped. Run by scripts/test.sh.
+a line that is only an elision comment (``# …`` or ``// …``) is skipped. A ``rust`` block is a
+complete program and must be its file exactly (cargo builds that file, so the README's program
+compiles). Run by scripts/test.sh.
 """
 
 from __future__ import annotations
@@ -36,7 +38,14 @@ for line in lines:
     if source is None:
         problems.append(f"a {fence.group(1)} snippet names no examples/ file before it")
         continue
-    known = {l.strip() for l in (root / source).read_text().splitlines()}
+    text = (root / source).read_text()
+    if fence.group(1) == "rust":
+        if "\n".join(block) + "\n" != text:
+            problems.append(f"{source}: the rust block is not the whole file, as it is")
+        checked += 1
+        source = None
+        continue
+    known = {l.strip() for l in text.splitlines()}
     for l in block:
         if l.strip() and l.strip() not in ("# …", "// …") and l.strip() not in known:
             problems.append(f"{source}: no line {l.strip()!r}")

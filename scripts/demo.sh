@@ -7,4 +7,8 @@
 #   ./scripts/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Build first with cargo's progress showing (the first build takes about 30 s on 2 cores; later
+# ones print one "Finished" line), then run quietly.
+echo "demo.sh: building the zoho-oauth command (debug) with cargo" >&2
+cargo build --locked -p zoho-oauth-cli
 exec cargo run --quiet --locked -p zoho-oauth-cli -- demo

@@ -11,15 +11,20 @@
 # virtualenv of its own (.venv): native module, pytest, the examples, mypy --strict and stubtest;
 # the Node package: npm install, native addon, node --test, tsc --strict, the examples; Zoho's own
 # CRM Node SDK against the zoho-mock binary (mock/sdk-check); the Kotlin package: regenerated
-# bindings checked against the committed ones, Kotlin tests.
+# bindings checked against the committed ones, Kotlin tests; the packages (scripts/package.sh
+# into dist/), installed on a PATH without Rust and run against the fake Zoho
+# (scripts/check-dist.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
-# Debian packages the tests need, installed only when missing (with sudo when not root).
+# Debian packages the tests need, installed only when missing (with sudo when not root). The
+# first argument says why; the script says what it installs, and how, before it does.
 apt_install() {
-  local sudo=""
+  local why="$1" sudo=""
+  shift
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "installing Debian packages: $* ($why), with: ${sudo:+$sudo }apt-get update && ${sudo:+$sudo }apt-get install -y $*"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
 }
@@ -47,7 +52,9 @@ done
 echo "ok"
 
 step "Redis for the shared-store tests: install when missing, start on a free loopback port"
-if ! command -v redis-server >/dev/null 2>&1; then apt_install redis-server; fi
+if ! command -v redis-server >/dev/null 2>&1; then
+  apt_install "redis-server is missing; the file and Redis store tests share one server" redis-server
+fi
 redis_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 mkdir -p target/redis
 redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
@@ -140,7 +147,8 @@ step "Kotlin (uniffi): generated bindings up to date, Kotlin tests against the m
 # kept in target/kotlinc (Debian's kotlin 1.3 is too old for uniffi's output); the prebuilt
 # uniffi-bindgen from PyPI, the exact version of the uniffi crate (no bindgen to compile).
 if ! command -v javac >/dev/null 2>&1 || [ ! -f /usr/share/java/jna.jar ]; then
-  apt_install openjdk-17-jdk-headless libjna-java
+  apt_install "javac or Debian's JNA is missing; the Kotlin tests compile and load the bindings with them" \
+    openjdk-17-jdk-headless libjna-java
 fi
 if [ ! -x target/kotlinc/node_modules/kotlin-compiler/bin/kotlinc ]; then
   npm install --prefix target/kotlinc --no-save --no-audit --no-fund --loglevel=error kotlin-compiler@2.4.20
@@ -149,5 +157,15 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --disable-pip-version-check 'uniffi-bindgen==0.31.0'
 bindings-uniffi/generate.sh --check
 bindings-uniffi/test-kotlin.sh
+
+step "Packages: every distributable into dist/, then installed and run with no cargo or rustc on PATH"
+# Debug builds of the same packages, built the same way (zig, glibc 2.17, aarch64 cross-built):
+# about 10 minutes from a clean checkout on 2 cores, 1 when target/pkg is warm; release builds
+# would take about 20 (`./scripts/package.sh` alone makes those). bench/README.md, "Installing
+# the packages", has the measurements.
+package_started=$SECONDS
+./scripts/package.sh --profile dev
+./scripts/check-dist.sh
+echo "packages: $((SECONDS - package_started)) s"
 
 step "all checks passed in $((SECONDS - started)) s"
