@@ -35,8 +35,10 @@ for d in "${dirs[@]}"; do
   clean_path="${clean_path:+$clean_path:}$d"
 done
 no_rust=(env -u CARGO -u RUSTC -u RUSTUP_HOME -u RUSTUP_TOOLCHAIN -u CARGO_HOME -u CARGO_BUILD_TARGET
-  -u VIRTUAL_ENV "PATH=$clean_path")
+  -u VIRTUAL_ENV)
+# env takes its -u options before the first NAME=VALUE (the test command exports ZOHO_* itself).
 for var in $(compgen -e | grep '^ZOHO_' || true); do no_rust+=(-u "$var"); done
+no_rust+=("PATH=$clean_path")
 for tool in cargo rustc; do
   if "${no_rust[@]}" bash -c "command -v $tool" >/dev/null; then
     echo "error: $tool is still on the PATH built without Rust: $clean_path" >&2
