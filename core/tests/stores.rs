@@ -186,6 +186,17 @@ async fn eight_processes_refresh_once(store_url: &str) {
     assert_eq!(env.mock.counters().api_calls_total, 8);
 }
 
+/// Wait until `holder`'s token request has reached the mock (it hangs there), then kill -9 it.
+fn kill_at_the_token_endpoint(env: &Env, mut holder: Child) {
+    let until = Instant::now() + Duration::from_secs(20);
+    while env.mock.counters().token_requests_received == 0 {
+        assert!(Instant::now() < until, "the holder never reached the token endpoint");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    holder.kill().expect("kill -9");
+    let _ = holder.wait();
+}
+
 /// kill -9 of the lease holder mid-refresh: the others recover within the lease time and make
 /// at most one more token request.
 async fn killed_holder_does_not_block(store_url: &str, lease: Duration) {
@@ -205,15 +216,8 @@ async fn killed_holder_does_not_block(store_url: &str, lease: Duration) {
     };
     let go_holder = dir.join("go-holder");
     std::fs::write(&go_holder, b"go").expect("go");
-    let mut holder = spawn_worker(&vars(&go_holder));
-    // Wait until the holder's token request is at the mock (it hangs there for 4 s).
-    let until = Instant::now() + Duration::from_secs(20);
-    while env.mock.counters().token_requests_received == 0 {
-        assert!(Instant::now() < until, "the holder never reached the token endpoint");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    holder.kill().expect("kill -9");
-    let _ = holder.wait();
+    // The holder's token request hangs at the mock for 4 s: kill it there.
+    kill_at_the_token_endpoint(&env, spawn_worker(&vars(&go_holder)));
 
     let go = dir.join("go");
     let workers: Vec<Child> = (0..7).map(|_| spawn_worker(&vars(&go))).collect();
@@ -333,7 +337,7 @@ async fn killed_holder_during_an_outage(store_url: &str, lease: Duration) {
     env.mock.inject_fault(token_fault(1, |f| f.delay_ms = Some(4_000))).expect("fault");
     let go = scratch("kill-outage").join("go");
     std::fs::write(&go, b"go").expect("go");
-    let mut holder = spawn_worker(&[
+    let holder = spawn_worker(&[
         ("ZW_MODE", "badday".into()),
         ("ZW_ACCOUNTS", env.url()),
         ("ZW_RT", rt.clone()),
@@ -342,13 +346,7 @@ async fn killed_holder_during_an_outage(store_url: &str, lease: Duration) {
         ("ZW_LEASE_MS", lease.as_millis().to_string()),
         ("ZW_GO", go.display().to_string()),
     ]);
-    let until = Instant::now() + Duration::from_secs(20);
-    while env.mock.counters().token_requests_received == 0 {
-        assert!(Instant::now() < until, "the holder never reached the token endpoint");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    holder.kill().expect("kill -9");
-    let _ = holder.wait();
+    kill_at_the_token_endpoint(&env, holder);
     env.mock.inject_fault(token_fault(3, |f| f.status = Some(500))).expect("fault");
     let results = run_fleet(&env, &rt, store_url, 19, 5_000, lease);
     assert!(results.iter().all(|(k, what, _)| k == "err" && what == "invalid_response"), "{results:?}");
