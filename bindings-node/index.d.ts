@@ -366,6 +366,11 @@ export declare class Client {
   /** The non-secret key of this identity in the token store. */
   readonly storeKey: string
   /**
+   * The base URL a relative path of `product` (crm, books, desk, mail, campaigns) goes to now:
+   * `apiDomain`, else the cached token's, else the user's DC's host. No I/O.
+   */
+  baseUrl(product?: 'crm' | 'books' | 'desk' | 'mail' | 'campaigns'): string
+  /**
    * A valid access token: the cached one until `expires_at - refreshMargin`, else one refresh
    * shared by every concurrent caller of this identity (budgeted and throttle-aware).
    */

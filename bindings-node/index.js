@@ -185,19 +185,17 @@ function str(name, v, { required = false } = {}) {
   return v
 }
 
+// Type checks only: the ranges of every option (seconds, counts) are the core's rules
+// (zoho_oauth::config), the same in every language.
 function num(name, v) {
   if (v === undefined || v === null) return undefined
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-    throw configError(`${name} must be a finite number >= 0`, `pass ${name} in seconds, for example 30`)
-  }
+  if (typeof v !== 'number') throw configError(`${name} must be a number, got ${kind(v)}`, `pass ${name} in seconds, for example 30`)
   return v
 }
 
 function int(name, v) {
   if (v === undefined || v === null) return undefined
-  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
-    throw configError(`${name} must be a whole number >= 0`, `pass ${name} as an integer`)
-  }
+  if (!Number.isInteger(v)) throw configError(`${name} must be a whole number, got ${kind(v)}`, `pass ${name} as an integer`)
   return v
 }
 
@@ -575,11 +573,9 @@ function nativeRequestOptions(options) {
   if (options === undefined || options === null) return null
   const o = checkKeys('request options', options, REQUEST_KEYS)
   const out = {}
-  let bodies = 0
   if (o.params != null) out.params = flatPairs('params', o.params)
   if (o.headers != null) out.headers = flatPairs('headers', o.headers)
   if (o.json !== undefined) {
-    bodies++
     let s
     try {
       s = JSON.stringify(o.json)
@@ -590,14 +586,11 @@ function nativeRequestOptions(options) {
     out.json = s
   }
   if (o.form != null) {
-    bodies++
     out.form = flatPairs('form', o.form)
   }
   if (o.body != null) {
-    bodies++
     out.body = bodyBuffer(o.body)
   }
-  if (bodies > 1) throw configError('pass only one of json, form and body', 'pick the body type the API expects')
   const product = str('product', o.product)
   if (product !== undefined) out.product = product
   const timeout = num('timeout', o.timeout)
@@ -655,6 +648,11 @@ class Client {
   get accountsServer() { return this.#n.accountsServer }
   /** The non-secret key of this identity in the token store. */
   get storeKey() { return this.#n.storeKey }
+  /**
+   * The base URL a relative path of `product` (crm, books, desk, mail, campaigns) goes to now:
+   * `apiDomain`, else the cached token's, else the user's DC's host. No I/O.
+   */
+  baseUrl(product) { return callSync(() => this.#n.baseUrl(str('product', product) ?? null)) }
 
   /** A valid access token: the cached one, or one refresh shared by every concurrent caller. */
   accessToken(options) {

@@ -298,6 +298,53 @@ function matches(want, got, vars) {
   return want === got
 }
 
+// Credentials of the configuration cases (no mock: nothing is sent).
+const CONFIG_CREDENTIALS = { clientId: '1000.CONFORMANCE', clientSecret: 'conformance-secret', refreshToken: '1000.conformance-refresh' }
+const PRODUCTS = ['crm', 'books', 'desk', 'mail', 'campaigns']
+
+// One case of a `"kind": "config"` scenario: the client's resolution, or the request or page size
+// (its construction only: the accounts server is a closed port and nothing is retried, so a
+// request that wrongly builds fails fast instead of reaching Zoho).
+async function configCase(c) {
+  const opts = { ...CONFIG_CREDENTIALS }
+  for (const [k, v] of Object.entries(c.options ?? {})) opts[camel(k)] = v
+  if (c.request || c.paginate) {
+    opts.accountsUrl ??= 'http://127.0.0.1:1'
+    opts.maxRetries ??= 0
+  }
+  const client = new Client(opts)
+  if (c.request) {
+    const { method, path, ...rest } = c.request
+    await client.request(method, path, Object.fromEntries(Object.entries(rest).map(([k, v]) => [camel(k), v])))
+    return 'built'
+  }
+  if (c.paginate) {
+    // An async generator: its checks run on the first next().
+    await client.paginate(c.paginate.path, { perPage: c.paginate.per_page }).next()
+    return 'built'
+  }
+  return { dc: client.dc, accounts_server: client.accountsServer, api_hosts: Object.fromEntries(PRODUCTS.map((p) => [p, client.baseUrl(p)])) }
+}
+
+async function runConfig(scenario) {
+  const failures = []
+  for (const c of scenario.cases) {
+    let out
+    try {
+      out = { ok: await configCase(c) }
+    } catch (e) {
+      if (!(e instanceof ZohoError)) throw e
+      out = { error: { code: e.code, status: e.status, zoho_code: e.zohoCode, retry_after: e.retryAfter } }
+    }
+    const exp = c.expect
+    const ok = 'error' in exp
+      ? 'error' in out && matches(typeof exp.error === 'string' ? { code: exp.error } : exp.error, out.error, {})
+      : 'ok' in out && matches(exp.result, out.ok, {})
+    if (!ok) failures.push(`case ${JSON.stringify(c.name)}: expected ${JSON.stringify(exp)}, got ${JSON.stringify(out)}`)
+  }
+  assert.deepEqual(failures, [])
+}
+
 test('there are enough scenarios, with unique names', () => {
   assert.ok(FILES.length >= 40)
   const names = FILES.map((f) => JSON.parse(readFileSync(new URL(f, DIR), 'utf8')).name)
@@ -308,6 +355,7 @@ for (const file of FILES) {
   const scenario = JSON.parse(readFileSync(new URL(file, DIR), 'utf8'))
   const skip = scenario.not_in?.node
   test(`conformance ${file.replace(/\.json$/, '')}`, { skip }, async () => {
+    if (scenario.kind === 'config') return runConfig(scenario)
     const runner = new Runner(scenario)
     try {
       await runner.run()

@@ -6,14 +6,17 @@ use std::sync::Arc;
 use napi::bindgen_prelude::{Buffer, Object};
 use napi::{Env, Result};
 use napi_derive::napi;
-use zoho_oauth::{Client, Error as CoreError, Method, Paginator, Product, Response};
+use zoho_oauth::config::Naming;
+use zoho_oauth::{Body, Client, ClientConfig, Error as CoreError, Paginator, Product, RequestConfig, Response};
 
-use crate::convert::{AppOptions, NativeTokenSet, build_app, seconds};
+use crate::convert::{AppOptions, NativeTokenSet};
 use crate::logger::NativeLogger;
 use crate::mock::MockClock;
 use crate::promise::{CancelToken, check, spawn};
 
-/// Options of `new Client(...)`.
+/// Options of `new Client(...)`. Field for field the core's `zoho_oauth::ClientConfig` in
+/// camelCase (napi needs a `#[napi(object)]` of its own to read a JavaScript object); every rule
+/// about the values lives in the core.
 #[napi(object, object_to_js = false)]
 pub struct ClientOptions {
     /// The client id (`1000.XXXX`).
@@ -43,17 +46,17 @@ pub struct ClientOptions {
     pub allow_hosts: Option<Vec<String>>,
     /// Refresh this many seconds before expiry (default 300).
     pub refresh_margin: Option<f64>,
-    /// Refreshes allowed per 10 minutes (default 10, Zoho's limit).
-    pub refresh_budget: Option<u32>,
+    /// Refreshes allowed per 10 minutes, 1 to 10 (default 10, Zoho's limit).
+    pub refresh_budget: Option<i64>,
     /// Timeout of one request attempt, in seconds (default 30).
     pub timeout: Option<f64>,
-    /// Retries after the first attempt (default 3).
-    pub max_retries: Option<u32>,
+    /// Retries after the first attempt, 0 to 100 (default 3).
+    pub max_retries: Option<i64>,
     /// At most this many requests of this client in flight.
-    pub max_concurrency: Option<u32>,
+    pub max_concurrency: Option<i64>,
     /// Largest response body read, in bytes (default 64 MiB); a larger one rejects with
     /// `response_too_large`.
-    pub max_response_bytes: Option<u32>,
+    pub max_response_bytes: Option<i64>,
 }
 
 /// Per-request options. Pairs travel as flat `[key, value, key, value, ...]` arrays.
@@ -73,8 +76,8 @@ pub struct RequestOptions {
     pub product: Option<String>,
     /// Timeout of each attempt, in seconds.
     pub timeout: Option<f64>,
-    /// Retries for this request.
-    pub max_retries: Option<u32>,
+    /// Retries for this request, 0 to 100.
+    pub max_retries: Option<i64>,
     /// Retry 5xx and connection errors for POST/PATCH too.
     pub retry_non_idempotent: Option<bool>,
 }
@@ -100,14 +103,6 @@ fn pairs(name: &str, flat: Vec<String>) -> Result<Vec<(String, String)>> {
         out.push((k, v));
     }
     Ok(out)
-}
-
-fn method(name: &str) -> Result<Method> {
-    check(
-        Method::from_bytes(name.trim().to_ascii_uppercase().as_bytes()).map_err(|_| {
-            CoreError::config("invalid HTTP method", "use GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS")
-        }),
-    )
 }
 
 /// One Zoho identity: app + refresh token + store.
@@ -137,9 +132,8 @@ impl NativeClient {
         initial_token: Option<&NativeTokenSet>,
     ) -> Result<Self> {
         let o = options;
-        let timeout = o.timeout.map(|t| seconds("timeout", t)).transpose()?;
-        let app = build_app(
-            AppOptions {
+        let config = ClientConfig {
+            app: AppOptions {
                 client_id: o.client_id,
                 client_secret: o.client_secret,
                 dc: o.dc,
@@ -147,45 +141,24 @@ impl NativeClient {
                 accounts_url: o.accounts_url,
                 dc_accounts_urls: o.dc_accounts_urls,
                 dc_secrets: o.dc_secrets,
-                timeout: o.timeout,
-            },
-            clock,
-        )?;
-        let mut b = Client::builder(app, o.refresh_token);
-        if let Some(s) = o.accounts_server {
-            b = b.accounts_server(s);
-        }
-        if let Some(s) = o.token_store {
-            b = b.token_store_url(s);
-        }
-        if let Some(d) = o.api_domain {
-            b = b.api_domain(d);
-        }
-        for h in o.allow_hosts.unwrap_or_default() {
-            b = b.allow_host(h);
-        }
-        if let Some(m) = o.refresh_margin {
-            b = b.refresh_margin(seconds("refreshMargin", m)?);
-        }
-        if let Some(n) = o.refresh_budget {
-            b = b.refresh_budget(n);
-        }
-        if let Some(t) = timeout {
-            b = b.timeout(t);
-        }
-        if let Some(n) = o.max_retries {
-            b = b.max_retries(n);
-        }
-        if let Some(n) = o.max_concurrency {
-            b = b.max_concurrency(n as usize);
-        }
-        if let Some(n) = o.max_response_bytes {
-            b = b.max_response_bytes(n as usize);
-        }
-        if let Some(t) = initial_token {
-            b = b.initial_token(t.inner.clone());
-        }
-        let client = check(Self::with_logger(logger, || b.build()))?;
+                timeout: None,
+            }
+            .into_config(clock),
+            refresh_token: o.refresh_token,
+            token_store: o.token_store,
+            accounts_server: o.accounts_server,
+            api_domain: o.api_domain,
+            allow_hosts: o.allow_hosts.unwrap_or_default(),
+            refresh_margin: o.refresh_margin,
+            refresh_budget: o.refresh_budget,
+            timeout: o.timeout,
+            max_retries: o.max_retries,
+            max_concurrency: o.max_concurrency,
+            max_response_bytes: o.max_response_bytes,
+            initial_token: initial_token.map(|t| t.inner.clone()),
+            naming: Naming::Camel,
+        };
+        let client = check(Self::with_logger(logger, || config.build()))?;
         Ok(NativeClient { client, logger: logger.map(|l| l.dispatch.clone()) })
     }
 
@@ -213,6 +186,14 @@ impl NativeClient {
     #[napi(getter)]
     pub fn accounts_server(&self) -> String {
         self.client.accounts_server().to_string()
+    }
+
+    /// The base URL a relative path of `product` (crm, books, desk, mail, campaigns) goes to
+    /// now: `apiDomain`, else the cached token's, else the user's DC's host. No I/O.
+    #[napi]
+    pub fn base_url(&self, product: Option<String>) -> Result<String> {
+        let p = check(product.as_deref().unwrap_or("crm").parse::<Product>())?;
+        Ok(self.client.base_url(p))
     }
 
     /// The non-secret store key of this identity.
@@ -300,36 +281,25 @@ impl NativeClient {
         options: Option<RequestOptions>,
         cancel: Option<&CancelToken>,
     ) -> Result<Object<'e>> {
-        let mut req = self.client.request(method(&method_name)?, url);
+        let mut rc = RequestConfig { method: Some(method_name), url, naming: Naming::Camel, ..Default::default() };
         if let Some(o) = options {
-            if let Some(p) = o.params {
-                req = req.query(&pairs("params", p)?);
-            }
-            if let Some(h) = o.headers {
-                for (k, v) in pairs("headers", h)? {
-                    req = req.header(k, v);
-                }
-            }
+            rc.params = pairs("params", o.params.unwrap_or_default())?;
+            rc.headers = pairs("headers", o.headers.unwrap_or_default())?;
             if let Some(j) = o.json {
-                req = req.body(j.into_bytes(), Some("application/json"));
-            } else if let Some(f) = o.form {
-                req = req.form(&pairs("form", f)?);
-            } else if let Some(b) = o.body {
-                req = req.body(b.to_vec(), None);
+                rc.bodies.push(Body::Json(j.into_bytes()));
             }
-            if let Some(p) = o.product {
-                req = req.product(check(p.parse::<Product>())?);
+            if let Some(f) = o.form {
+                rc.bodies.push(Body::Form(pairs("form", f)?));
             }
-            if let Some(t) = o.timeout {
-                req = req.timeout(seconds("timeout", t)?);
+            if let Some(b) = o.body {
+                rc.bodies.push(Body::Raw { bytes: b.to_vec(), content_type: None });
             }
-            if let Some(n) = o.max_retries {
-                req = req.max_retries(n);
-            }
-            if let Some(y) = o.retry_non_idempotent {
-                req = req.retry_non_idempotent(y);
-            }
+            rc.product = o.product;
+            rc.timeout = o.timeout;
+            rc.max_retries = o.max_retries;
+            rc.retry_non_idempotent = o.retry_non_idempotent;
         }
+        let req = check(rc.request(&self.client))?;
         spawn(env, cancel, self.logger.as_ref(), req.send(), |r| Ok(NativeResponse { inner: r }))
     }
 
@@ -338,12 +308,12 @@ impl NativeClient {
     pub fn paginate(
         &self,
         path: String,
-        per_page: Option<u32>,
+        per_page: Option<i64>,
         params: Option<Vec<String>>,
     ) -> Result<NativePaginator> {
         let mut p = self.client.paginate(path);
         if let Some(n) = per_page {
-            p = p.per_page(n);
+            p = p.per_page(check(zoho_oauth::config::per_page("perPage", n))?);
         }
         for (k, v) in pairs("params", params.unwrap_or_default())? {
             p = p.query_pair(k, v);

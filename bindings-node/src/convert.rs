@@ -1,41 +1,14 @@
 //! Options in (camelCase JavaScript objects) and results out (classes and plain objects).
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use napi::Result;
 use napi_derive::napi;
-use zoho_oauth::{ClientType, DataCenter, Error as CoreError, OAuthApp, TokenSet};
+use zoho_oauth::config::Naming;
+use zoho_oauth::{AppConfig, OAuthApp, TokenSet};
 
 use crate::mock::MockClock;
 use crate::promise::check;
-
-/// Seconds (a JavaScript number) to a `Duration`; negative, NaN or infinite is a config error.
-pub(crate) fn seconds(name: &str, value: f64) -> Result<Duration> {
-    check(Duration::try_from_secs_f64(value).map_err(|_| {
-        CoreError::config(
-            format!("{name} must be a finite number of seconds >= 0"),
-            format!("pass {name} in seconds, for example 30"),
-        )
-    }))
-}
-
-pub(crate) fn data_center(code: &str) -> Result<DataCenter> {
-    check(DataCenter::from_code(code))
-}
-
-fn client_type(name: &str) -> Result<ClientType> {
-    match name.trim().to_ascii_lowercase().as_str() {
-        "server" => Ok(ClientType::Server),
-        "self" | "self_client" | "selfclient" => Ok(ClientType::SelfClient),
-        "mobile" => Ok(ClientType::Mobile),
-        "device" => Ok(ClientType::Device),
-        _ => check(Err(CoreError::config(
-            "unknown client type",
-            "use one of server, self, mobile, device (the kind registered in the API console)",
-        ))),
-    }
-}
 
 /// Options shared by `OAuthApp` and `Client` that describe the registered app.
 #[napi(object, object_to_js = false)]
@@ -58,33 +31,26 @@ pub struct AppOptions {
     pub timeout: Option<f64>,
 }
 
+impl AppOptions {
+    /// The core's configuration of these options (every rule lives there).
+    pub(crate) fn into_config(self, clock: Option<&MockClock>) -> AppConfig {
+        AppConfig {
+            client_id: self.client_id,
+            client_secret: self.client_secret,
+            dc: self.dc,
+            client_type: self.client_type,
+            accounts_url: self.accounts_url,
+            dc_accounts_urls: self.dc_accounts_urls.map(|m| m.into_iter().collect()).unwrap_or_default(),
+            dc_secrets: self.dc_secrets.map(|m| m.into_iter().collect()).unwrap_or_default(),
+            timeout: self.timeout,
+            clock: clock.map(|c| c.clock()),
+            naming: Naming::Camel,
+        }
+    }
+}
+
 pub(crate) fn build_app(o: AppOptions, clock: Option<&MockClock>) -> Result<OAuthApp> {
-    let mut b = OAuthApp::builder(o.client_id);
-    if let Some(s) = o.client_secret {
-        b = b.client_secret(s);
-    }
-    if let Some(dc) = o.dc {
-        b = b.dc(data_center(&dc)?);
-    }
-    if let Some(t) = o.client_type {
-        b = b.client_type(client_type(&t)?);
-    }
-    if let Some(u) = o.accounts_url {
-        b = b.accounts_url(u);
-    }
-    for (dc, url) in o.dc_accounts_urls.unwrap_or_default() {
-        b = b.dc_accounts_url(data_center(&dc)?, url);
-    }
-    for (dc, secret) in o.dc_secrets.unwrap_or_default() {
-        b = b.dc_secret(data_center(&dc)?, secret);
-    }
-    if let Some(t) = o.timeout {
-        b = b.timeout(seconds("timeout", t)?);
-    }
-    if let Some(c) = clock {
-        b = b.clock(c.clock());
-    }
-    check(b.build())
+    check(o.into_config(clock).build())
 }
 
 /// Tokens from an exchange or a refresh. Secrets are reachable only through the getters;

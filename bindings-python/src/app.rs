@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
+use zoho_oauth::config::Naming;
 use zoho_oauth::{
-    AuthorizationRequest, CallbackOptions, ClientType, DataCenter, DeviceFlowRequest, ExchangeRequest, GrantCode,
-    PkceVerifier, RefreshToken,
+    AppConfig, AuthorizationRequest, CallbackOptions, DeviceFlowRequest, ExchangeRequest, GrantCode, PkceVerifier,
+    RefreshToken,
 };
 
-use crate::convert::seconds;
-use crate::errors::{PyResultExt, config};
+use crate::errors::PyResultExt;
 use crate::mock::MockServer;
 use crate::runtime::{block_on, into_py_future};
 
@@ -234,63 +234,9 @@ fn py_str(s: &str) -> String {
     out
 }
 
-pub(crate) fn parse_dc(py: Python<'_>, dc: &str) -> PyResult<DataCenter> {
-    dc.parse::<DataCenter>().py_err(py)
-}
-
-fn parse_client_type(py: Python<'_>, t: &str) -> PyResult<ClientType> {
-    match t.trim().to_ascii_lowercase().as_str() {
-        "server" | "server-based" | "web" => Ok(ClientType::Server),
-        "self" | "self-client" | "self_client" => Ok(ClientType::SelfClient),
-        "mobile" | "desktop" => Ok(ClientType::Mobile),
-        "device" | "non-browser" => Ok(ClientType::Device),
-        _ => Err(config(
-            py,
-            format!("unknown client_type {:?}", t.chars().take(30).collect::<String>()),
-            "use one of server, self, mobile, device",
-            None,
-        )),
-    }
-}
-
-/// Options shared by `OAuthApp` and the clients' constructors.
-pub(crate) struct AppOptions<'a> {
-    pub client_id: &'a str,
-    pub client_secret: Option<&'a str>,
-    pub dc: &'a str,
-    pub accounts_url: Option<&'a str>,
-    pub client_type: Option<&'a str>,
-    pub dc_secrets: Option<HashMap<String, String>>,
-    pub dc_accounts_urls: Option<HashMap<String, String>>,
-    pub timeout: Option<f64>,
-    pub mock_clock: Option<&'a MockServer>,
-}
-
-pub(crate) fn build_app(py: Python<'_>, o: AppOptions<'_>) -> PyResult<zoho_oauth::OAuthApp> {
-    let dc = parse_dc(py, o.dc)?;
-    let mut b = zoho_oauth::OAuthApp::builder(o.client_id).dc(dc);
-    if let Some(s) = o.client_secret {
-        b = b.client_secret(s);
-    }
-    if let Some(t) = o.client_type {
-        b = b.client_type(parse_client_type(py, t)?);
-    }
-    if let Some(u) = o.accounts_url {
-        b = b.accounts_url(u);
-    }
-    for (code, secret) in o.dc_secrets.unwrap_or_default() {
-        b = b.dc_secret(parse_dc(py, &code)?, secret);
-    }
-    for (code, url) in o.dc_accounts_urls.unwrap_or_default() {
-        b = b.dc_accounts_url(parse_dc(py, &code)?, url);
-    }
-    if let Some(t) = o.timeout {
-        b = b.timeout(seconds(py, "timeout", t, true)?);
-    }
-    if let Some(m) = o.mock_clock {
-        b = b.clock(m.clock());
-    }
-    b.build().py_err(py)
+/// Map keyword arguments (a dict of DC code to value) onto the core's pairs.
+pub(crate) fn dc_pairs(m: Option<HashMap<String, String>>) -> Vec<(String, String)> {
+    m.map(|m| m.into_iter().collect()).unwrap_or_default()
 }
 
 /// A Zoho OAuth client registration (client id, secret, home data centre): builds
@@ -326,20 +272,20 @@ impl OAuthApp {
         timeout: f64,
         _mock_clock: Option<PyRef<'_, MockServer>>,
     ) -> PyResult<Self> {
-        let app = build_app(
-            py,
-            AppOptions {
-                client_id,
-                client_secret,
-                dc,
-                accounts_url,
-                client_type,
-                dc_secrets,
-                dc_accounts_urls,
-                timeout: Some(timeout),
-                mock_clock: _mock_clock.as_deref(),
-            },
-        )?;
+        let app = AppConfig {
+            client_id: client_id.to_string(),
+            client_secret: client_secret.map(str::to_string),
+            dc: Some(dc.to_string()),
+            client_type: client_type.map(str::to_string),
+            accounts_url: accounts_url.map(str::to_string),
+            dc_accounts_urls: dc_pairs(dc_accounts_urls),
+            dc_secrets: dc_pairs(dc_secrets),
+            timeout: Some(timeout),
+            clock: _mock_clock.map(|m| m.clock()),
+            naming: Naming::Snake,
+        }
+        .build()
+        .py_err(py)?;
         Ok(OAuthApp { app })
     }
 

@@ -1,7 +1,7 @@
 //! `Client` (sync, GIL released for every network wait), `AsyncClient` (asyncio) and
 //! `Paginator`: thin shells around one `zoho_oauth::Client`.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, RwLock};
 
 use pyo3::exceptions::PyTypeError;
@@ -9,107 +9,15 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use serde_json::Value;
-use zoho_oauth::{DataCenter, Method, Product, RequestBuilder};
+use zoho_oauth::config::Naming;
+use zoho_oauth::{AppConfig, Body, ClientConfig, RequestBuilder, RequestConfig};
 
-use crate::app::{AppOptions, TokenSet, build_app};
-use crate::convert::{Json, json_to_py, pairs, seconds};
+use crate::app::{TokenSet, dc_pairs};
+use crate::convert::{Json, json_to_py, pairs};
 use crate::errors::{PyResultExt, config};
 use crate::mock::MockServer;
 use crate::response::Response;
 use crate::runtime::{block_on, into_py_future, ready_future};
-
-/// Constructor options shared by `Client` and `AsyncClient`.
-struct ClientOptions<'a> {
-    client_id: &'a str,
-    client_secret: &'a str,
-    refresh_token: &'a str,
-    dc: &'a str,
-    token_store: &'a str,
-    accounts_url: Option<&'a str>,
-    api_domain: Option<&'a str>,
-    refresh_margin: f64,
-    timeout: f64,
-    max_retries: i64,
-    max_concurrency: Option<i64>,
-    max_response_bytes: Option<i64>,
-    allow_hosts: Option<Vec<String>>,
-    initial_token: Option<zoho_oauth::TokenSet>,
-    mock_clock: Option<&'a MockServer>,
-}
-
-fn build_client(py: Python<'_>, o: ClientOptions<'_>) -> PyResult<zoho_oauth::Client> {
-    // A Zoho accounts server names the user's DC (the callback's `accounts-server`); anything
-    // else (a proxy, the mock on loopback) overrides the home DC's accounts server.
-    // With tokens from an exchange and no accounts_url, the tokens name the user's accounts server.
-    let token_server = o.initial_token.as_ref().map(|t| t.accounts_server.as_str());
-    let zoho_server = o.accounts_url.or(token_server).filter(|u| DataCenter::from_accounts_url(u).is_ok());
-    let app = build_app(
-        py,
-        AppOptions {
-            client_id: o.client_id,
-            client_secret: Some(o.client_secret),
-            dc: o.dc,
-            accounts_url: if zoho_server.is_some() { None } else { o.accounts_url },
-            client_type: None,
-            dc_secrets: None,
-            dc_accounts_urls: None,
-            timeout: Some(o.timeout),
-            mock_clock: o.mock_clock,
-        },
-    )?;
-    let mut b = zoho_oauth::Client::builder(app, o.refresh_token)
-        .token_store_url(o.token_store)
-        .refresh_margin(seconds(py, "refresh_margin", o.refresh_margin, false)?)
-        .timeout(seconds(py, "timeout", o.timeout, true)?)
-        .max_retries(retries(py, o.max_retries)?);
-    if let Some(s) = zoho_server {
-        b = b.accounts_server(s);
-    }
-    if let Some(d) = o.api_domain {
-        b = b.api_domain(d);
-    }
-    if let Some(n) = o.max_concurrency {
-        if n < 1 {
-            return Err(config(
-                py,
-                format!("max_concurrency must be at least 1, got {n}"),
-                "pass a positive integer or None",
-                None,
-            ));
-        }
-        b = b.max_concurrency(n as usize);
-    }
-    if let Some(n) = o.max_response_bytes {
-        if n < 1 {
-            return Err(config(
-                py,
-                format!("max_response_bytes must be at least 1, got {n}"),
-                "pass a positive number of bytes or None (64 MiB)",
-                None,
-            ));
-        }
-        b = b.max_response_bytes(usize::try_from(n).unwrap_or(usize::MAX));
-    }
-    for h in o.allow_hosts.unwrap_or_default() {
-        b = b.allow_host(h);
-    }
-    if let Some(t) = o.initial_token {
-        b = b.initial_token(t);
-    }
-    b.build().py_err(py)
-}
-
-fn retries(py: Python<'_>, n: i64) -> PyResult<u32> {
-    if !(0..=100).contains(&n) {
-        return Err(config(
-            py,
-            format!("max_retries must be between 0 and 100, got {n}"),
-            "pass a small non-negative integer",
-            None,
-        ));
-    }
-    Ok(n as u32)
-}
 
 /// The core client behind a Python client; `close()` drops it.
 struct Shared {
@@ -157,20 +65,8 @@ fn build_request(
     url: &str,
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<RequestBuilder> {
-    let m = Method::from_bytes(method.trim().to_ascii_uppercase().as_bytes()).map_err(|_| {
-        config(
-            py,
-            format!("invalid HTTP method {:?}", method.chars().take(20).collect::<String>()),
-            "use GET, POST, PUT, PATCH or DELETE",
-            None,
-        )
-    })?;
-    let mut req = client.request(m, url);
-    let Some(kwargs) = kwargs else {
-        return Ok(req);
-    };
-    let mut body_given: Option<&str> = None;
-    for (k, v) in kwargs.iter() {
+    let mut rc = RequestConfig { method: Some(method.to_string()), url: url.to_string(), ..Default::default() };
+    for (k, v) in kwargs.into_iter().flat_map(|d| d.iter()) {
         let key = k.cast::<PyString>()?.to_cow()?.into_owned();
         if v.is_none() {
             if !REQUEST_KWARGS.contains(&key.as_str()) {
@@ -178,27 +74,10 @@ fn build_request(
             }
             continue;
         }
-        let mut set_body = |name: &'static str| -> PyResult<()> {
-            if let Some(other) = body_given {
-                return Err(config(
-                    py,
-                    format!("both {other} and {name} were given"),
-                    "pass one body: json, data or content",
-                    None,
-                ));
-            }
-            body_given = Some(name);
-            Ok(())
-        };
         match key.as_str() {
-            "params" => req = req.query(&pairs(py, "query parameter", &v)?),
-            "headers" => {
-                for (name, value) in pairs(py, "header", &v)? {
-                    req = req.header(name, value);
-                }
-            }
+            "params" => rc.params = pairs(py, "query parameter", &v)?,
+            "headers" => rc.headers = pairs(py, "header", &v)?,
             "json" => {
-                set_body("json")?;
                 let dumps = JSON_DUMPS.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
                     Ok(py.import("json")?.getattr("dumps")?.unbind())
                 })?;
@@ -214,42 +93,39 @@ fn build_request(
                         Some(e),
                     )
                 })?;
-                req = req.body(text.cast::<PyString>()?.to_cow()?.as_bytes().to_vec(), Some("application/json"));
+                rc.bodies.push(Body::Json(text.cast::<PyString>()?.to_cow()?.as_bytes().to_vec()));
             }
-            "data" => {
-                set_body("data")?;
-                if let Ok(b) = v.cast::<PyBytes>() {
-                    req = req.body(b.as_bytes().to_vec(), Some("application/x-www-form-urlencoded"));
-                } else if let Ok(s) = v.cast::<PyString>() {
-                    req = req.body(s.to_cow()?.as_bytes().to_vec(), Some("application/x-www-form-urlencoded"));
-                } else {
-                    req = req.form(&pairs(py, "form field", &v)?);
-                }
-            }
+            "data" => rc.bodies.push(match text_or_bytes(&v)? {
+                Some(bytes) => Body::Raw { bytes, content_type: Some("application/x-www-form-urlencoded".into()) },
+                None => Body::Form(pairs(py, "form field", &v)?),
+            }),
             "content" => {
-                set_body("content")?;
-                if let Ok(b) = v.cast::<PyBytes>() {
-                    req = req.body(b.as_bytes().to_vec(), None);
-                } else if let Ok(s) = v.cast::<PyString>() {
-                    req = req.body(s.to_cow()?.as_bytes().to_vec(), Some("text/plain; charset=utf-8"));
-                } else {
+                let content_type =
+                    if v.is_instance_of::<PyString>() { Some("text/plain; charset=utf-8".into()) } else { None };
+                let Some(bytes) = text_or_bytes(&v)? else {
                     return Err(config(py, "content must be bytes or str", "pass bytes, or use json= or data=", None));
-                }
+                };
+                rc.bodies.push(Body::Raw { bytes, content_type });
             }
-            "product" => {
-                let p: String = v.extract()?;
-                req = req.product(p.parse::<Product>().py_err(py)?);
-            }
-            "timeout" => {
-                let t: f64 = v.extract()?;
-                req = req.timeout(seconds(py, "timeout", t, true)?);
-            }
-            "max_retries" => req = req.max_retries(retries(py, v.extract()?)?),
-            "retry_non_idempotent" => req = req.retry_non_idempotent(v.is_truthy()?),
+            "product" => rc.product = Some(v.extract()?),
+            "timeout" => rc.timeout = Some(v.extract()?),
+            "max_retries" => rc.max_retries = Some(v.extract()?),
+            "retry_non_idempotent" => rc.retry_non_idempotent = Some(v.is_truthy()?),
             other => return Err(PyTypeError::new_err(format!("unexpected keyword argument {other:?}"))),
         }
     }
-    Ok(req)
+    rc.request(client).py_err(py)
+}
+
+/// The bytes of a `bytes` or `str` value; None for anything else.
+fn text_or_bytes(v: &Bound<'_, PyAny>) -> PyResult<Option<Vec<u8>>> {
+    if let Ok(b) = v.cast::<PyBytes>() {
+        Ok(Some(b.as_bytes().to_vec()))
+    } else if let Ok(s) = v.cast::<PyString>() {
+        Ok(Some(s.to_cow()?.as_bytes().to_vec()))
+    } else {
+        Ok(None)
+    }
 }
 
 fn rate_limits_dict<'py>(py: Python<'py>, c: &zoho_oauth::Client) -> PyResult<Bound<'py, PyDict>> {
@@ -268,15 +144,7 @@ fn paginator(
     params: Option<&Bound<'_, PyAny>>,
     per_page: i64,
 ) -> PyResult<Paginator> {
-    if !(1..=200).contains(&per_page) {
-        return Err(config(
-            py,
-            format!("per_page must be between 1 and 200, got {per_page}"),
-            "Zoho CRM serves at most 200 records per page",
-            None,
-        ));
-    }
-    let mut p = c.paginate(path).per_page(per_page as u32);
+    let mut p = c.paginate(path).per_page(zoho_oauth::config::per_page("per_page", per_page).py_err(py)?);
     if let Some(params) = params.filter(|p| !p.is_none()) {
         for (k, v) in pairs(py, "query parameter", params)? {
             p = p.query_pair(k, v);
@@ -312,65 +180,192 @@ pub struct Client {
     shared: Shared,
 }
 
-#[pymethods]
-impl Client {
-    #[new]
-    #[pyo3(signature = (*, client_id, client_secret, refresh_token, dc = "us", token_store = "memory://",
-        accounts_url = None, api_domain = None, refresh_margin = 300.0, timeout = 30.0, max_retries = 3,
-        max_concurrency = None, max_response_bytes = None, allow_hosts = None, initial_token = None,
-        _mock_clock = None),
-        // The test-only `_mock_clock` (set by zoho_oauth.testing) stays out of help() and stubs.
-        text_signature = "(*, client_id, client_secret, refresh_token, dc='us', token_store='memory://', accounts_url=None, api_domain=None, refresh_margin=300.0, timeout=30.0, max_retries=3, max_concurrency=None, max_response_bytes=None, allow_hosts=None, initial_token=None)")]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
-        client_id: &str,
-        client_secret: &str,
-        refresh_token: &str,
-        dc: &str,
-        token_store: &str,
-        accounts_url: Option<&str>,
-        api_domain: Option<&str>,
-        refresh_margin: f64,
-        timeout: f64,
-        max_retries: i64,
-        max_concurrency: Option<i64>,
-        max_response_bytes: Option<i64>,
-        allow_hosts: Option<Vec<String>>,
-        initial_token: Option<PyRef<'_, TokenSet>>,
-        _mock_clock: Option<PyRef<'_, MockServer>>,
-    ) -> PyResult<Self> {
-        let c = build_client(
-            py,
-            ClientOptions {
-                client_id,
-                client_secret,
-                refresh_token,
-                dc,
-                token_store,
-                accounts_url,
-                api_domain,
-                refresh_margin,
-                timeout,
-                max_retries,
-                max_concurrency,
-                max_response_bytes,
-                allow_hosts,
-                initial_token: initial_token.map(|t| t.inner.clone()),
-                mock_clock: _mock_clock.as_deref(),
-            },
-        )?;
-        Ok(Client { shared: Shared::new(c) })
-    }
+/// `Client` for asyncio: the same identity, cache and behaviour, with awaitable methods that
+/// never block the event loop. Not bound to a loop: one client serves several `asyncio.run()`
+/// calls and loops in several threads. Cancelling an awaitable aborts its request.
+///
+/// Takes the keyword arguments of `Client`.
+#[pyclass(module = "zoho_oauth", frozen)]
+pub struct AsyncClient {
+    shared: Shared,
+}
 
-    /// A client from `ZOHO_CLIENT_ID`, `ZOHO_CLIENT_SECRET`, `ZOHO_REFRESH_TOKEN`, `ZOHO_DC`
-    /// (default `us`), `ZOHO_TOKEN_STORE`, `ZOHO_ACCOUNTS_URL` and `ZOHO_API_DOMAIN`. A missing
-    /// variable raises `ConfigError` naming it.
-    #[staticmethod]
-    fn from_env(py: Python<'_>) -> PyResult<Self> {
-        Ok(Client { shared: Shared::new(zoho_oauth::Client::from_env().py_err(py)?) })
-    }
+/// One `#[pymethods]` block per class (pyo3 allows one), written once: the constructor, the
+/// verbs and everything that does not wait are the same for `Client` and `AsyncClient`; the
+/// methods that wait (sync `block_on` or an asyncio awaitable) are passed in.
+macro_rules! client_class {
+    ($class:ident, { $($waiting:tt)* }) => {
+        #[pymethods]
+        impl $class {
+            #[new]
+            #[pyo3(signature = (*, client_id, client_secret, refresh_token, dc = "us", token_store = "memory://",
+                accounts_url = None, accounts_server = None, api_domain = None, client_type = None,
+                dc_secrets = None, dc_accounts_urls = None, refresh_margin = 300.0, refresh_budget = 10,
+                timeout = 30.0, max_retries = 3, max_concurrency = None, max_response_bytes = None,
+                allow_hosts = None, initial_token = None, _mock_clock = None),
+                // The test-only `_mock_clock` (set by zoho_oauth.testing) stays out of help() and stubs.
+                text_signature = "(*, client_id, client_secret, refresh_token, dc='us', token_store='memory://', accounts_url=None, accounts_server=None, api_domain=None, client_type=None, dc_secrets=None, dc_accounts_urls=None, refresh_margin=300.0, refresh_budget=10, timeout=30.0, max_retries=3, max_concurrency=None, max_response_bytes=None, allow_hosts=None, initial_token=None)")]
+            #[allow(clippy::too_many_arguments)]
+            fn new(
+                py: Python<'_>,
+                client_id: String,
+                client_secret: String,
+                refresh_token: String,
+                dc: &str,
+                token_store: &str,
+                accounts_url: Option<String>,
+                accounts_server: Option<String>,
+                api_domain: Option<String>,
+                client_type: Option<String>,
+                dc_secrets: Option<HashMap<String, String>>,
+                dc_accounts_urls: Option<HashMap<String, String>>,
+                refresh_margin: f64,
+                refresh_budget: i64,
+                timeout: f64,
+                max_retries: i64,
+                max_concurrency: Option<i64>,
+                max_response_bytes: Option<i64>,
+                allow_hosts: Option<Vec<String>>,
+                initial_token: Option<PyRef<'_, TokenSet>>,
+                _mock_clock: Option<PyRef<'_, MockServer>>,
+            ) -> PyResult<Self> {
+                let config = ClientConfig {
+                    app: AppConfig {
+                        client_id,
+                        client_secret: Some(client_secret),
+                        dc: Some(dc.to_string()),
+                        client_type,
+                        accounts_url,
+                        dc_accounts_urls: dc_pairs(dc_accounts_urls),
+                        dc_secrets: dc_pairs(dc_secrets),
+                        timeout: None,
+                        clock: _mock_clock.map(|m| m.clock()),
+                        naming: Naming::Snake,
+                    },
+                    refresh_token,
+                    token_store: Some(token_store.to_string()),
+                    accounts_server,
+                    api_domain,
+                    allow_hosts: allow_hosts.unwrap_or_default(),
+                    refresh_margin: Some(refresh_margin),
+                    refresh_budget: Some(refresh_budget),
+                    timeout: Some(timeout),
+                    max_retries: Some(max_retries),
+                    max_concurrency,
+                    max_response_bytes,
+                    initial_token: initial_token.map(|t| t.inner.clone()),
+                    naming: Naming::Snake,
+                };
+                Ok($class { shared: Shared::new(config.build().py_err(py)?) })
+            }
 
+            /// A client from `ZOHO_CLIENT_ID`, `ZOHO_CLIENT_SECRET`, `ZOHO_REFRESH_TOKEN`,
+            /// `ZOHO_DC` (default `us`), `ZOHO_TOKEN_STORE`, `ZOHO_ACCOUNTS_URL` and
+            /// `ZOHO_API_DOMAIN`. A missing variable raises `ConfigError` naming it.
+            #[staticmethod]
+            fn from_env(py: Python<'_>) -> PyResult<Self> {
+                Ok($class { shared: Shared::new(zoho_oauth::Client::from_env().py_err(py)?) })
+            }
+
+            /// Raise `ConfigError` unless the access token may be sent to the absolute `url` (the
+            /// DC's Zoho hosts, the token's `api_domain`, or origins configured explicitly). No I/O.
+            fn check_url(&self, py: Python<'_>, url: &str) -> PyResult<()> {
+                self.shared.get(py)?.check_url(url).py_err(py)
+            }
+
+            /// The base URL a relative path of `product` (crm, books, desk, mail, campaigns) goes
+            /// to now: `api_domain`, else the cached token's, else the user's DC's host. No I/O.
+            #[pyo3(signature = (product = "crm"))]
+            fn base_url(&self, py: Python<'_>, product: &str) -> PyResult<String> {
+                Ok(self.shared.get(py)?.base_url(product.parse().py_err(py)?))
+            }
+
+            /// The user's data centre (`us`, `eu`, ...).
+            #[getter]
+            fn dc(&self, py: Python<'_>) -> PyResult<&'static str> {
+                Ok(self.shared.get(py)?.dc().code())
+            }
+
+            /// The accounts server refreshes go to.
+            #[getter]
+            fn accounts_server(&self, py: Python<'_>) -> PyResult<String> {
+                Ok(self.shared.get(py)?.accounts_server().to_string())
+            }
+
+            /// A GET request; see `request()`.
+            #[pyo3(signature = (url, **kwargs))]
+            fn get<'py>(&self, py: Python<'py>, url: &str, kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+                self.request(py, "GET", url, kwargs)
+            }
+
+            /// A POST request; see `request()`. Not retried on 5xx unless `retry_non_idempotent=True`.
+            #[pyo3(signature = (url, **kwargs))]
+            fn post<'py>(&self, py: Python<'py>, url: &str, kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+                self.request(py, "POST", url, kwargs)
+            }
+
+            /// A PUT request; see `request()`.
+            #[pyo3(signature = (url, **kwargs))]
+            fn put<'py>(&self, py: Python<'py>, url: &str, kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+                self.request(py, "PUT", url, kwargs)
+            }
+
+            /// A PATCH request; see `request()`.
+            #[pyo3(signature = (url, **kwargs))]
+            fn patch<'py>(&self, py: Python<'py>, url: &str, kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+                self.request(py, "PATCH", url, kwargs)
+            }
+
+            /// A DELETE request; see `request()`.
+            #[pyo3(signature = (url, **kwargs))]
+            fn delete<'py>(&self, py: Python<'py>, url: &str, kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+                self.request(py, "DELETE", url, kwargs)
+            }
+
+            /// The records of a CRM list (`/crm/v8/Leads`), fetched page by page: `page` for the
+            /// first 2,000 records, then `page_token`. `params` go with every page (`fields`,
+            /// `sort_by` ...); `per_page` is 1 to 200. `for` with `Client`, `async for` with
+            /// `AsyncClient`.
+            #[pyo3(signature = (path, *, params = None, per_page = 200))]
+            fn paginate(&self, py: Python<'_>, path: &str, params: Option<&Bound<'_, PyAny>>, per_page: i64) -> PyResult<Paginator> {
+                paginator(py, self.shared.get(py)?, path, params, per_page)
+            }
+
+            /// Rate-limit headers of the last response that carried any: `credits_remaining`,
+            /// `retry_after` (seconds) and `status`.
+            fn rate_limits<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+                rate_limits_dict(py, &self.shared.get(py)?)
+            }
+
+            /// An `httpx.Auth` (for `httpx.Client` or `httpx.AsyncClient`) that adds the cached
+            /// token, refuses hosts the token must not go to, and refreshes and resends once on a
+            /// dead-token 401.
+            fn httpx_auth<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+                adapter(slf.py(), "httpx_auth", slf.clone().into_any())
+            }
+
+            /// Release the client; later calls raise `ConfigError`. Other clients of the same
+            /// identity keep the shared cache.
+            fn close(&self) {
+                self.shared.close();
+            }
+
+            /// True after `close()`.
+            #[getter]
+            fn closed(&self) -> bool {
+                self.shared.closed()
+            }
+
+            fn __repr__(&self) -> String {
+                format!("{}({}, refresh_token='[redacted]')", stringify!($class), self.shared.label)
+            }
+
+            $($waiting)*
+        }
+    };
+}
+
+client_class!(Client, {
     /// A valid access token: the cached one (no I/O, no lock beyond a read) until
     /// `expires_at - refresh_margin`, else one refresh shared by every concurrent caller. When
     /// the refresh fails or is refused (backoff, cooldown, budget) and the current token still
@@ -407,70 +402,21 @@ impl Client {
         block_on(py, async move { c.invalidate(&t).await })?.py_err(py)
     }
 
-    /// Raise `ConfigError` unless the access token may be sent to the absolute `url` (the DC's
-    /// Zoho hosts, the token's `api_domain`, or origins configured explicitly). No I/O.
-    fn check_url(&self, py: Python<'_>, url: &str) -> PyResult<()> {
-        self.shared.get(py)?.check_url(url).py_err(py)
-    }
-
     /// Send a request: `url` is absolute or a path resolved against the product's base URL
     /// (`product` = crm (default), books, desk, mail, campaigns). Keyword arguments: `params`,
-    /// `json`, `data`, `content`, `headers`, `product`, `timeout`, `max_retries`,
-    /// `retry_non_idempotent`. Returns the `Response` for every status.
+    /// `json`, `data`, `content` (one body at most), `headers`, `product`, `timeout`,
+    /// `max_retries`, `retry_non_idempotent`. Returns the `Response` for every status.
     #[pyo3(signature = (method, url, **kwargs))]
-    fn request(
+    fn request<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         method: &str,
         url: &str,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Response> {
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let req = build_request(py, &self.shared.get(py)?, method, url, kwargs)?;
         let r = block_on(py, req.send())?.py_err(py)?;
-        Ok(Response { inner: r })
-    }
-
-    /// A GET request; see `request()`.
-    #[pyo3(signature = (url, **kwargs))]
-    fn get(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Response> {
-        self.request(py, "GET", url, kwargs)
-    }
-
-    /// A POST request; see `request()`. Not retried on 5xx unless `retry_non_idempotent=True`.
-    #[pyo3(signature = (url, **kwargs))]
-    fn post(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Response> {
-        self.request(py, "POST", url, kwargs)
-    }
-
-    /// A PUT request; see `request()`.
-    #[pyo3(signature = (url, **kwargs))]
-    fn put(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Response> {
-        self.request(py, "PUT", url, kwargs)
-    }
-
-    /// A PATCH request; see `request()`.
-    #[pyo3(signature = (url, **kwargs))]
-    fn patch(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Response> {
-        self.request(py, "PATCH", url, kwargs)
-    }
-
-    /// A DELETE request; see `request()`.
-    #[pyo3(signature = (url, **kwargs))]
-    fn delete(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Response> {
-        self.request(py, "DELETE", url, kwargs)
-    }
-
-    /// Iterate over the records of a CRM list (`/crm/v8/Leads`): `page` for the first 2,000
-    /// records, then `page_token`. `params` go with every page (`fields`, `sort_by` ...).
-    #[pyo3(signature = (path, *, params = None, per_page = 200))]
-    fn paginate(
-        &self,
-        py: Python<'_>,
-        path: &str,
-        params: Option<&Bound<'_, PyAny>>,
-        per_page: i64,
-    ) -> PyResult<Paginator> {
-        paginator(py, self.shared.get(py)?, path, params, per_page)
+        Ok(Bound::new(py, Response { inner: r })?.into_any())
     }
 
     /// Revoke the refresh token at Zoho and drop the cached access token.
@@ -488,33 +434,10 @@ impl Client {
         block_on(py, async move { c.save_refresh_token(label.as_deref()).await })?.py_err(py)
     }
 
-    /// Rate-limit headers of the last response that carried any: `credits_remaining`,
-    /// `retry_after` (seconds) and `status`.
-    fn rate_limits<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        rate_limits_dict(py, &self.shared.get(py)?)
-    }
-
-    /// A `requests` auth (`session.auth = client.requests_auth()`) that adds the cached token,
-    /// refuses hosts the token must not go to, and refreshes and resends once on a dead-token 401.
+    /// A `requests` auth (`session.auth = client.requests_auth()`) with the behaviour of
+    /// `httpx_auth()`.
     fn requests_auth<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         adapter(slf.py(), "requests_auth", slf.clone().into_any())
-    }
-
-    /// An `httpx.Auth` for `httpx.Client` with the same behaviour as `requests_auth()`.
-    fn httpx_auth<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        adapter(slf.py(), "httpx_auth", slf.clone().into_any())
-    }
-
-    /// Release the client; later calls raise `ConfigError`. Other clients of the same identity
-    /// keep the shared cache.
-    fn close(&self) {
-        self.shared.close();
-    }
-
-    /// True after `close()`.
-    #[getter]
-    fn closed(&self) -> bool {
-        self.shared.closed()
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
@@ -526,79 +449,9 @@ impl Client {
         self.shared.close();
         false
     }
+});
 
-    fn __repr__(&self) -> String {
-        format!("Client({}, refresh_token='[redacted]')", self.shared.label)
-    }
-}
-
-/// `Client` for asyncio: the same identity, cache and behaviour, with awaitable methods that
-/// never block the event loop. Not bound to a loop: one client serves several `asyncio.run()`
-/// calls and loops in several threads. Cancelling an awaitable aborts its request.
-///
-/// Takes the keyword arguments of `Client`.
-#[pyclass(module = "zoho_oauth", frozen)]
-pub struct AsyncClient {
-    shared: Shared,
-}
-
-#[pymethods]
-impl AsyncClient {
-    #[new]
-    #[pyo3(signature = (*, client_id, client_secret, refresh_token, dc = "us", token_store = "memory://",
-        accounts_url = None, api_domain = None, refresh_margin = 300.0, timeout = 30.0, max_retries = 3,
-        max_concurrency = None, max_response_bytes = None, allow_hosts = None, initial_token = None,
-        _mock_clock = None),
-        // The test-only `_mock_clock` (set by zoho_oauth.testing) stays out of help() and stubs.
-        text_signature = "(*, client_id, client_secret, refresh_token, dc='us', token_store='memory://', accounts_url=None, api_domain=None, refresh_margin=300.0, timeout=30.0, max_retries=3, max_concurrency=None, max_response_bytes=None, allow_hosts=None, initial_token=None)")]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
-        client_id: &str,
-        client_secret: &str,
-        refresh_token: &str,
-        dc: &str,
-        token_store: &str,
-        accounts_url: Option<&str>,
-        api_domain: Option<&str>,
-        refresh_margin: f64,
-        timeout: f64,
-        max_retries: i64,
-        max_concurrency: Option<i64>,
-        max_response_bytes: Option<i64>,
-        allow_hosts: Option<Vec<String>>,
-        initial_token: Option<PyRef<'_, TokenSet>>,
-        _mock_clock: Option<PyRef<'_, MockServer>>,
-    ) -> PyResult<Self> {
-        let c = build_client(
-            py,
-            ClientOptions {
-                client_id,
-                client_secret,
-                refresh_token,
-                dc,
-                token_store,
-                accounts_url,
-                api_domain,
-                refresh_margin,
-                timeout,
-                max_retries,
-                max_concurrency,
-                max_response_bytes,
-                allow_hosts,
-                initial_token: initial_token.map(|t| t.inner.clone()),
-                mock_clock: _mock_clock.as_deref(),
-            },
-        )?;
-        Ok(AsyncClient { shared: Shared::new(c) })
-    }
-
-    /// An `AsyncClient` from the environment; see `Client.from_env()`.
-    #[staticmethod]
-    fn from_env(py: Python<'_>) -> PyResult<Self> {
-        Ok(AsyncClient { shared: Shared::new(zoho_oauth::Client::from_env().py_err(py)?) })
-    }
-
+client_class!(AsyncClient, {
     /// Awaitable: a valid access token. A cache hit completes at once, without the runtime.
     fn access_token<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let c = self.shared.get(py)?;
@@ -628,11 +481,6 @@ impl AsyncClient {
         into_py_future(py, async move { c.invalidate(&t).await })
     }
 
-    /// Raise `ConfigError` unless the access token may be sent to `url`; see `Client.check_url()`.
-    fn check_url(&self, py: Python<'_>, url: &str) -> PyResult<()> {
-        self.shared.get(py)?.check_url(url).py_err(py)
-    }
-
     /// Awaitable: send a request; see `Client.request()`.
     #[pyo3(signature = (method, url, **kwargs))]
     fn request<'py>(
@@ -644,63 +492,6 @@ impl AsyncClient {
     ) -> PyResult<Bound<'py, PyAny>> {
         let req = build_request(py, &self.shared.get(py)?, method, url, kwargs)?;
         into_py_future(py, async move { req.send().await.map(|r| Response { inner: r }) })
-    }
-
-    /// Awaitable GET; see `Client.request()`.
-    #[pyo3(signature = (url, **kwargs))]
-    fn get<'py>(&self, py: Python<'py>, url: &str, kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
-        self.request(py, "GET", url, kwargs)
-    }
-
-    /// Awaitable POST; see `Client.request()`.
-    #[pyo3(signature = (url, **kwargs))]
-    fn post<'py>(
-        &self,
-        py: Python<'py>,
-        url: &str,
-        kwargs: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.request(py, "POST", url, kwargs)
-    }
-
-    /// Awaitable PUT; see `Client.request()`.
-    #[pyo3(signature = (url, **kwargs))]
-    fn put<'py>(&self, py: Python<'py>, url: &str, kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
-        self.request(py, "PUT", url, kwargs)
-    }
-
-    /// Awaitable PATCH; see `Client.request()`.
-    #[pyo3(signature = (url, **kwargs))]
-    fn patch<'py>(
-        &self,
-        py: Python<'py>,
-        url: &str,
-        kwargs: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.request(py, "PATCH", url, kwargs)
-    }
-
-    /// Awaitable DELETE; see `Client.request()`.
-    #[pyo3(signature = (url, **kwargs))]
-    fn delete<'py>(
-        &self,
-        py: Python<'py>,
-        url: &str,
-        kwargs: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.request(py, "DELETE", url, kwargs)
-    }
-
-    /// The records of a CRM list as an async iterator (`async for record in client.paginate(...)`).
-    #[pyo3(signature = (path, *, params = None, per_page = 200))]
-    fn paginate(
-        &self,
-        py: Python<'_>,
-        path: &str,
-        params: Option<&Bound<'_, PyAny>>,
-        per_page: i64,
-    ) -> PyResult<Paginator> {
-        paginator(py, self.shared.get(py)?, path, params, per_page)
     }
 
     /// Awaitable: revoke the refresh token at Zoho and drop the cached access token.
@@ -716,31 +507,10 @@ impl AsyncClient {
         into_py_future(py, async move { c.save_refresh_token(label.as_deref()).await })
     }
 
-    /// Rate-limit headers of the last response that carried any; see `Client.rate_limits()`.
-    fn rate_limits<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        rate_limits_dict(py, &self.shared.get(py)?)
-    }
-
-    /// An `httpx.Auth` for `httpx.AsyncClient`; see `Client.httpx_auth()`.
-    fn httpx_auth<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        adapter(slf.py(), "httpx_auth", slf.clone().into_any())
-    }
-
-    /// Release the client; later calls raise `ConfigError`.
-    fn close(&self) {
-        self.shared.close();
-    }
-
     /// Awaitable `close()`.
     fn aclose<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.shared.close();
         ready_future(py, py.None())
-    }
-
-    /// True after `close()`.
-    #[getter]
-    fn closed(&self) -> bool {
-        self.shared.closed()
     }
 
     fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
@@ -753,11 +523,7 @@ impl AsyncClient {
         self.shared.close();
         ready_future(py, false)
     }
-
-    fn __repr__(&self) -> String {
-        format!("AsyncClient({}, refresh_token='[redacted]')", self.shared.label)
-    }
-}
+});
 
 struct PagerState {
     pager: zoho_oauth::Paginator,

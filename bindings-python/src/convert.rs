@@ -1,23 +1,11 @@
 //! Options in: Python values to the core's types. Bad input becomes `ConfigError` (also a
 //! `ValueError`) before any network I/O, naming the argument and never echoing a secret.
 
-use std::time::Duration;
-
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple};
 use serde_json::Value;
 
 use crate::errors::config;
-
-/// A number of seconds as a `Duration`: finite, not negative, and positive when `positive`.
-pub(crate) fn seconds(py: Python<'_>, name: &str, value: f64, positive: bool) -> PyResult<Duration> {
-    if !value.is_finite() || value < 0.0 || (positive && value == 0.0) {
-        let want = if positive { "a positive number of seconds" } else { "zero or a positive number of seconds" };
-        return Err(config(py, format!("{name} must be {want}, got {value}"), format!("pass {name} as {want}"), None));
-    }
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| config(py, format!("{name} is too large: {value}"), format!("pass a smaller {name}"), None))
-}
 
 /// A scalar query, form or header value as text. Booleans become `true`/`false` (what Zoho's
 /// APIs expect); `None` means "leave the parameter out".

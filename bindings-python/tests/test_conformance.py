@@ -316,11 +316,57 @@ def lookup_var(vars: Dict[str, Any], name: str) -> Any:
     return value
 
 
+# Credentials of the configuration cases (no mock: nothing is sent).
+CONFIG_CREDENTIALS = {"client_id": "1000.CONFORMANCE", "client_secret": "conformance-secret", "refresh_token": "1000.conformance-refresh"}
+PRODUCTS = ("crm", "books", "desk", "mail", "campaigns")
+
+
+def config_case(case: Dict[str, Any]) -> Any:
+    """One case of a ``"kind": "config"`` scenario: the client's resolution, or the request or
+    page size (its construction only: the accounts server is a closed port and nothing is retried,
+    so a request that wrongly builds fails fast instead of reaching Zoho)."""
+    options = {**CONFIG_CREDENTIALS, **case.get("options", {})}
+    if "request" in case or "paginate" in case:
+        options.setdefault("accounts_url", "http://127.0.0.1:1")
+        options.setdefault("max_retries", 0)
+    client = Client(**options)
+    if "request" in case:
+        r = dict(case["request"])
+        client.request(r.pop("method"), r.pop("path"), data=r.pop("form", None), **r)
+        return "built"
+    if "paginate" in case:
+        p = case["paginate"]
+        client.paginate(p["path"], per_page=p["per_page"])
+        return "built"
+    return {"dc": client.dc, "accounts_server": client.accounts_server, "api_hosts": {p: client.base_url(p) for p in PRODUCTS}}
+
+
+def run_config(scenario: Dict[str, Any]) -> None:
+    failures = []
+    for case in scenario["cases"]:
+        try:
+            out: Dict[str, Any] = {"ok": config_case(case)}
+        except ZohoError as e:
+            out = {"error": {"code": e.code, "status": e.status, "zoho_code": e.zoho_code, "retry_after": e.retry_after}}
+        exp = case["expect"]
+        if "error" in exp:
+            want = exp["error"] if isinstance(exp["error"], dict) else {"code": exp["error"]}
+            ok = "error" in out and matches(want, out["error"], {})
+        else:
+            ok = "ok" in out and matches(exp["result"], out["ok"], {})
+        if not ok:
+            failures.append(f"case {case['name']!r}: expected {exp}, got {out}")
+    assert not failures, "; ".join(failures)
+
+
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_scenario(path: Path) -> None:
     scenario = json.loads(path.read_text())
     if "python" in scenario.get("not_in", {}):
         pytest.skip(scenario["not_in"]["python"])
+    if scenario.get("kind") == "config":
+        run_config(scenario)
+        return
     logger, capture = logging.getLogger("zoho_oauth"), Capture()
     level = logger.level
     logger.setLevel(1)  # TRACE (5) and up

@@ -4,11 +4,12 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use zoho_oauth::{Method, Product, RequestBuilder};
+use zoho_oauth::config::Naming;
+use zoho_oauth::{Body, Product, RequestBuilder, RequestConfig};
 
 use crate::app::TokenSet;
-use crate::convert::{ClientOptions, build_client, retries, seconds};
-use crate::error::{Result, ZohoError};
+use crate::convert::{ClientOptions, ClientType, build_client};
+use crate::error::Result;
 use crate::runtime::on_core;
 
 /// Per-request options; every field is optional.
@@ -62,47 +63,29 @@ pub struct RateLimits {
 }
 
 fn build_request(client: &zoho_oauth::Client, method: &str, url: String, o: RequestOptions) -> Result<RequestBuilder> {
-    let m = Method::from_bytes(method.trim().to_ascii_uppercase().as_bytes()).map_err(|_| {
-        ZohoError::config(
-            format!("invalid HTTP method {:?}", method.chars().take(20).collect::<String>()),
-            "use GET, POST, PUT, PATCH or DELETE",
-        )
-    })?;
-    let bodies = [o.json.is_some(), o.form.is_some(), o.body.is_some()].iter().filter(|b| **b).count();
-    if bodies > 1 {
-        return Err(ZohoError::config("more than one body was given", "pass one of json, form or body"));
-    }
-    let mut req = client.request(m, url);
-    if !o.params.is_empty() {
-        let pairs: Vec<(String, String)> = o.params.into_iter().collect();
-        req = req.query(&pairs);
-    }
-    for (name, value) in o.headers {
-        req = req.header(name, value);
-    }
+    let mut bodies = Vec::new();
     if let Some(j) = o.json {
-        req = req.json_str(&j);
+        bodies.push(Body::Json(j.into_bytes()));
     }
     if let Some(f) = o.form {
-        let pairs: Vec<(String, String)> = f.into_iter().collect();
-        req = req.form(&pairs);
+        bodies.push(Body::Form(f.into_iter().collect()));
     }
-    if let Some(b) = o.body {
-        req = req.body(b, o.content_type.as_deref());
+    if let Some(bytes) = o.body {
+        bodies.push(Body::Raw { bytes, content_type: o.content_type });
     }
-    if let Some(p) = o.product {
-        req = req.product(p.parse::<Product>()?);
-    }
-    if let Some(t) = o.timeout_secs {
-        req = req.timeout(seconds("timeout_secs", t, true)?);
-    }
-    if let Some(n) = o.max_retries {
-        req = req.max_retries(retries(n)?);
-    }
-    if o.retry_non_idempotent {
-        req = req.retry_non_idempotent(true);
-    }
-    Ok(req)
+    let rc = RequestConfig {
+        method: Some(method.to_string()),
+        url,
+        params: o.params.into_iter().collect(),
+        headers: o.headers.into_iter().collect(),
+        bodies,
+        product: o.product,
+        timeout: o.timeout_secs,
+        max_retries: o.max_retries.map(i64::from),
+        retry_non_idempotent: Some(o.retry_non_idempotent),
+        naming: Naming::Snake,
+    };
+    Ok(rc.request(client)?)
 }
 
 /// One Zoho identity (app + refresh token + token store): a cached access token refreshed once
@@ -163,8 +146,12 @@ impl Client {
         max_retries = 3,
         max_concurrency = None,
         allow_hosts = [],
-        max_response_bytes = None
-    ))]
+        max_response_bytes = None,
+        accounts_server = None,
+        client_type = None,
+        refresh_budget = 10,
+        initial_token = None
+    ), default(dc_secrets), default(dc_accounts_urls))]
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         client_id: String,
@@ -180,6 +167,12 @@ impl Client {
         max_concurrency: Option<i32>,
         allow_hosts: Vec<String>,
         max_response_bytes: Option<i64>,
+        accounts_server: Option<String>,
+        client_type: Option<ClientType>,
+        dc_secrets: HashMap<String, String>,
+        dc_accounts_urls: HashMap<String, String>,
+        refresh_budget: i32,
+        initial_token: Option<Arc<TokenSet>>,
     ) -> Result<Arc<Self>> {
         let inner = build_client(ClientOptions {
             client_id,
@@ -195,6 +188,12 @@ impl Client {
             max_concurrency,
             max_response_bytes,
             allow_hosts,
+            accounts_server,
+            client_type,
+            dc_secrets,
+            dc_accounts_urls,
+            refresh_budget,
+            initial_token: initial_token.map(|t| t.inner.clone()),
             clock: None,
         })?;
         Ok(Arc::new(Client { inner }))
@@ -216,6 +215,13 @@ impl Client {
     /// The home data centre code.
     pub fn dc(&self) -> String {
         self.inner.dc().code().to_string()
+    }
+
+    /// The base URL a relative path of `product` (crm, books, desk, mail, campaigns) goes to
+    /// now: `apiDomain`, else the cached token's, else the user's data centre's host. No I/O.
+    #[uniffi::method(default(product = "crm"))]
+    pub fn base_url(&self, product: String) -> Result<String> {
+        Ok(self.inner.base_url(product.parse::<Product>()?))
     }
 
     /// The accounts server refreshes go to.
@@ -303,13 +309,7 @@ impl Client {
     /// records, then `page_token`. `params` go with every page (`fields`, `sort_by` ...).
     #[uniffi::method(default(per_page = 200), default(params))]
     pub fn paginate(&self, path: String, params: HashMap<String, String>, per_page: i32) -> Result<Arc<Paginator>> {
-        if !(1..=200).contains(&per_page) {
-            return Err(ZohoError::config(
-                format!("per_page must be between 1 and 200, got {per_page}"),
-                "Zoho CRM serves at most 200 records per page",
-            ));
-        }
-        let mut p = self.inner.paginate(path).per_page(per_page as u32);
+        let mut p = self.inner.paginate(path).per_page(zoho_oauth::config::per_page("per_page", i64::from(per_page))?);
         for (k, v) in params {
             p = p.query_pair(k, v);
         }

@@ -299,6 +299,12 @@ impl MockServer {
             max_concurrency: None,
             max_response_bytes: None,
             allow_hosts: Vec::new(),
+            accounts_server: None,
+            client_type: None,
+            dc_accounts_urls: HashMap::new(),
+            dc_secrets: HashMap::new(),
+            refresh_budget: 10,
+            initial_token: None,
             clock: virtual_clock.then(|| self.clock()),
         })?;
         Ok(Arc::new(Client { inner }))

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use zoho_oauth::{
-    AuthorizationRequest, CallbackOptions, Client, ClientType, DataCenter, DeviceFlowRequest, Error, GrantCode, Method,
-    Product, RefreshToken, StoredIdentity, TokenSet, TokenStore, import_zoho_sdk_csv, open_store,
+    AuthorizationRequest, CallbackOptions, Client, ClientConfig, ClientType, DataCenter, DeviceFlowRequest, Error,
+    GrantCode, Method, Product, StoredIdentity, TokenSet, TokenStore, import_zoho_sdk_csv, open_store,
 };
 
 use crate::config::Settings;
@@ -113,21 +113,10 @@ async fn keep(s: &Settings, tokens: &TokenSet, label: Option<&str>, how: &str) -
         "stored {} (DC {dc}, scopes {}) in {}",
         clean(label.unwrap_or(client.store_key().as_str())),
         clean(&tokens.scopes.join(" ")),
-        redact_store_url(&s.token_store)
+        zoho_oauth::masked_url(&s.token_store)
     );
     eprintln!("next: zoho-oauth request GET /crm/v8/Leads --query per_page=5");
     Ok(())
-}
-
-/// The store URL without a password, for messages.
-fn redact_store_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
 }
 
 async fn exchange(s: &Settings, code: &str, label: Option<&str>) -> Outcome {
@@ -140,22 +129,23 @@ async fn exchange(s: &Settings, code: &str, label: Option<&str>) -> Outcome {
 /// identity of this client id (or the one `--identity` names).
 async fn client(g: &Global) -> Result<Client, Failure> {
     let s = g.given().resolve()?;
-    let app = s.app(ClientType::SelfClient)?;
     let mut b = match &g.refresh_token {
-        Some(rt) => {
-            let b = Client::builder(app, RefreshToken::new(rt.trim())).token_store_url(&s.token_store);
-            match &s.accounts_url {
-                Some(u) => b.accounts_server(u.clone()),
-                None => b,
-            }
+        Some(rt) => ClientConfig {
+            app: s.app_config(ClientType::SelfClient)?,
+            refresh_token: rt.trim().to_string(),
+            token_store: Some(s.token_store.clone()),
+            ..ClientConfig::default()
         }
+        .builder()?,
         None => {
             let store = store_of(&s)?;
             let id = pick_identity(store.as_ref(), s.client_id()?, g.identity.as_deref()).await?;
             let rt = store.load_refresh_token(&id.key).await?.ok_or_else(|| {
                 Error::config("the stored identity has no refresh token", "run zoho-oauth exchange or login again")
             })?;
-            Client::builder(app, rt).accounts_server(id.key.accounts_server().to_string()).token_store(store)
+            Client::builder(s.app(ClientType::SelfClient)?, rt)
+                .accounts_server(id.key.accounts_server().to_string())
+                .token_store(store)
         }
     };
     if let Some(d) = &s.api_domain {
@@ -220,12 +210,7 @@ fn split_pair<'a>(item: &'a str, sep: char, what: &str, example: &str) -> Result
 /// Check the command line of `request` before anything else: a mistake there is a usage
 /// error (exit 2), not a configuration one.
 fn check_request_args(a: &RequestArgs) -> Result<(Method, Product), Failure> {
-    let method = Method::from_str(&a.method.to_ascii_uppercase())
-        .ok()
-        .filter(|m| ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].contains(&m.as_str()))
-        .ok_or_else(|| {
-            usage(Error::config(format!("unknown method {:?}", a.method), "use GET, POST, PUT, PATCH or DELETE"))
-        })?;
+    let method = zoho_oauth::config::method(&a.method).map_err(usage)?;
     let product = match &a.product {
         Some(p) => Product::from_str(p).map_err(usage)?,
         None => Product::Crm,
@@ -326,7 +311,7 @@ async fn status(s: &Settings) -> Outcome {
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
     let mut out = std::io::stdout().lock();
-    writeln!(out, "token store: {}", redact_store_url(&s.token_store))?;
+    writeln!(out, "token store: {}", zoho_oauth::masked_url(&s.token_store))?;
     if ids.is_empty() {
         writeln!(out, "no stored identities; run zoho-oauth exchange --code … to add one")?;
     }
@@ -376,7 +361,7 @@ async fn import(s: &Settings, file: &std::path::Path) -> Outcome {
     eprintln!(
         "{} identities imported into {}; the SDK's file was not changed",
         rows.len(),
-        redact_store_url(&s.token_store)
+        zoho_oauth::masked_url(&s.token_store)
     );
     Ok(())
 }

@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use zoho_oauth::{ClientSecret, DataCenter, Error, OAuthApp, Result};
+use zoho_oauth::{AppConfig, ClientSecret, DataCenter, Error, OAuthApp, Result};
 
 /// The settings one source gives (the config file, or the flags and environment); each may be
 /// missing. In a config file, unknown keys are an error, so a typo is not ignored.
@@ -136,7 +136,7 @@ impl Given {
         let given = self.values;
         let pick = |a: Option<String>, b: Option<String>| a.filter(|v| !v.trim().is_empty()).or(b);
         let dc = match pick(given.dc, file.dc) {
-            Some(code) => DataCenter::from_code(&code).map_err(|e| {
+            Some(code) => code.parse::<DataCenter>().map_err(|e| {
                 Error::config(
                     format!("{} (from --dc, ZOHO_DC or the config file's dc)", e.message()),
                     e.hint().unwrap_or("use us, eu, in, au, jp, cn, ca, sa or uk"),
@@ -170,21 +170,35 @@ impl Settings {
         })
     }
 
-    /// The OAuth app of these settings; the secret is required for every token request.
-    pub fn app(&self, client_type: zoho_oauth::ClientType) -> Result<OAuthApp> {
+    /// The OAuth app of these settings as the core's configuration; the secret is required
+    /// for every token request.
+    pub fn app_config(&self, client_type: zoho_oauth::ClientType) -> Result<AppConfig> {
         let secret = self.client_secret.clone().ok_or_else(|| {
             Error::config(
                 "no client secret",
                 "export ZOHO_CLIENT_SECRET (or set client_secret in the config file); it is never stored with the tokens",
             )
         })?;
-        let mut b = OAuthApp::builder(self.client_id()?).client_secret(secret).dc(self.dc).client_type(client_type);
-        if let Some(u) = &self.accounts_url {
-            b = b.accounts_url(u.clone());
-            if std::env::var("ZOHO_MOCK_VIRTUAL_CLOCK").as_deref() == Ok("1") {
-                b = b.clock(std::sync::Arc::new(crate::mockclock::MockHttpClock::new(u)));
+        let clock = match &self.accounts_url {
+            Some(u) if std::env::var("ZOHO_MOCK_VIRTUAL_CLOCK").as_deref() == Ok("1") => {
+                Some(std::sync::Arc::new(crate::mockclock::MockHttpClock::new(u))
+                    as std::sync::Arc<dyn zoho_oauth::Clock>)
             }
-        }
-        b.build()
+            _ => None,
+        };
+        Ok(AppConfig {
+            client_id: self.client_id()?.to_string(),
+            client_secret: Some(secret.secret().to_string()),
+            dc: Some(self.dc.code().to_string()),
+            client_type: Some(client_type.as_str().to_string()),
+            accounts_url: self.accounts_url.clone(),
+            clock,
+            ..AppConfig::default()
+        })
+    }
+
+    /// The OAuth app of these settings.
+    pub fn app(&self, client_type: zoho_oauth::ClientType) -> Result<OAuthApp> {
+        self.app_config(client_type)?.build()
     }
 }

@@ -227,6 +227,13 @@ impl ClientBuilder {
                 "pass the refresh token from a code exchange (access_type=offline)",
             ));
         }
+        // The same limits as the configuration surface (crate::config): errors, never clamps.
+        if self.max_concurrency == Some(0) || self.max_response_bytes == 0 || self.refresh_budget == 0 {
+            return Err(Error::config(
+                "max_concurrency, max_response_bytes and refresh_budget must be at least 1",
+                "pass a positive number, or leave the option unset for its default",
+            ));
+        }
         let (dc, accounts_server) = match &self.accounts_server {
             Some(s) => self.app.trusted_accounts_server(s)?,
             None => (self.app.dc(), self.app.home_accounts_server()),
@@ -277,14 +284,14 @@ impl ClientBuilder {
                 hot: ArcSwapOption::new(hot.clone()),
                 seed: Mutex::new(hot),
                 refresh_margin: self.refresh_margin,
-                refresh_budget: self.refresh_budget.max(1),
+                refresh_budget: self.refresh_budget,
                 lease_ttl: self.lease_ttl.max(Duration::from_millis(100)),
                 timeout: self.timeout,
                 retry: self.retry,
                 api_domain,
                 explicit,
-                limiter: self.max_concurrency.map(|n| Arc::new(Semaphore::new(n.max(1)))),
-                max_response_bytes: self.max_response_bytes.max(1),
+                limiter: self.max_concurrency.map(|n| Arc::new(Semaphore::new(n))),
+                max_response_bytes: self.max_response_bytes,
                 scrub,
                 rate_limits: Mutex::new(RateLimits::default()),
                 pid: std::process::id(),
@@ -367,31 +374,7 @@ impl Client {
     /// Build from `ZOHO_CLIENT_ID`, `ZOHO_CLIENT_SECRET`, `ZOHO_REFRESH_TOKEN`, `ZOHO_DC`
     /// (default `us`), `ZOHO_TOKEN_STORE`, `ZOHO_ACCOUNTS_URL` and `ZOHO_API_DOMAIN`.
     pub fn from_env() -> Result<Client> {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        let need = |k: &str| {
-            var(k).ok_or_else(|| Error::config(format!("{k} is not set"), format!("export {k} (see the README)")))
-        };
-        let dc = match var("ZOHO_DC") {
-            Some(d) => DataCenter::from_code(&d).map_err(|e| {
-                Error::config(
-                    format!("ZOHO_DC: {}", e.message()),
-                    e.hint().unwrap_or("use us, eu, in, au, jp, cn, ca, sa or uk"),
-                )
-            })?,
-            None => DataCenter::Us,
-        };
-        let mut app = OAuthApp::builder(need("ZOHO_CLIENT_ID")?).client_secret(need("ZOHO_CLIENT_SECRET")?).dc(dc);
-        if let Some(a) = var("ZOHO_ACCOUNTS_URL") {
-            app = app.accounts_url(a);
-        }
-        let mut b = Client::builder(app.build()?, need("ZOHO_REFRESH_TOKEN")?);
-        if let Some(s) = var("ZOHO_TOKEN_STORE") {
-            b = b.token_store_url(s);
-        }
-        if let Some(d) = var("ZOHO_API_DOMAIN") {
-            b = b.api_domain(d);
-        }
-        b.build()
+        crate::config::ClientConfig::from_env()?.build()
     }
 
     /// The app.
@@ -645,15 +628,28 @@ impl Client {
         Paginator::new(self.clone(), path.into())
     }
 
+    /// The base URL a relative path of `product` goes to now: the explicit `api_domain`, else
+    /// the cached token's `api_domain` (CRM, Books) when trusted, else the user's data centre's
+    /// host for the product. Useful to check a configuration before any request.
+    pub fn base_url(&self, product: Product) -> String {
+        let token = self.inner.hot.load_full();
+        self.base_for_domain(product, token.as_ref().and_then(|t| t.api_domain.as_deref()))
+    }
+
     /// The base URL of a relative path for `product` (DESIGN "Base URL of a relative path").
     fn base_for(&self, product: Product, token: &TokenSet) -> String {
+        self.base_for_domain(product, token.api_domain.as_deref())
+    }
+
+    /// [`Client::base_for`] given the token's `api_domain`, if any.
+    fn base_for_domain(&self, product: Product, token_api_domain: Option<&str>) -> String {
         if let Some(d) = &self.inner.api_domain {
             return d.clone();
         }
         let dc = self.inner.dc;
         match product {
             Product::Crm | Product::Books => {
-                token.api_domain.clone().filter(|d| self.api_domain_trusted(d)).unwrap_or_else(|| dc.api_domain())
+                token_api_domain.filter(|d| self.api_domain_trusted(d)).map_or_else(|| dc.api_domain(), str::to_string)
             }
             Product::Desk => dc.desk_host(),
             Product::Mail => dc.mail_host(),

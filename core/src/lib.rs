@@ -115,6 +115,7 @@
 
 pub mod client;
 pub mod clock;
+pub mod config;
 pub mod dc;
 pub mod error;
 pub mod flows;
@@ -130,6 +131,7 @@ pub mod token;
 
 pub use client::{Client, ClientBuilder, Method, Product, RequestBuilder};
 pub use clock::{Clock, SystemClock};
+pub use config::{AppConfig, Body, ClientConfig, RequestConfig};
 pub use dc::DataCenter;
 pub use error::{Error, ErrorCode, ErrorFamily, Result};
 pub use flows::{
@@ -137,6 +139,7 @@ pub use flows::{
     DeviceFlowRequest, ExchangeRequest, OAuthApp, OAuthAppBuilder, parse_callback,
 };
 pub use paginate::Paginator;
+pub use redact::masked_url;
 pub use response::{RateLimits, Response};
 pub use retry::RetryPolicy;
 pub use runtime::{block_on, runtime};

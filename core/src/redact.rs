@@ -178,8 +178,46 @@ fn partial_tail<'t>(text: &'t str, secret: &str) -> Option<&'t str> {
     })
 }
 
+/// A URL as it may be shown in a message or a log: the password and the values of query
+/// parameters that name a credential (`password`, `sslpassword`, `secret`, `token`, `key`) become
+/// `***`; user, host, port and path stay, so a person can tell which server is meant. Text that
+/// is not a URL shows only its scheme, since it cannot be told apart.
+pub fn masked_url(url: &str) -> String {
+    let Ok(mut u) = url::Url::parse(url.trim()) else {
+        let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or("");
+        return format!("{scheme}://[not a URL]");
+    };
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
+    }
+    let credential = |k: &str| {
+        let k = k.to_ascii_lowercase();
+        ["password", "secret", "token", "key"].iter().any(|w| k.contains(w))
+    };
+    if u.query_pairs().any(|(k, _)| credential(&k)) {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if credential(&k) { "***".to_string() } else { v.into_owned() };
+                (k.into_owned(), v)
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    u.to_string()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn masked_urls_keep_the_server_and_hide_credentials() {
+        let m = super::masked_url("redis://user:pw1@h:6379/0?prefix=x");
+        assert_eq!(m, "redis://user:***@h:6379/0?prefix=x");
+        let m = super::masked_url("postgres://u@h/db?sslpassword=pw2&sslmode=require");
+        assert!(!m.contains("pw2") && m.contains("sslmode=require"), "{m}");
+        assert_eq!(super::masked_url("redis://:pw3@h:1 x"), "redis://[not a URL]");
+    }
+
     use super::*;
 
     #[test]

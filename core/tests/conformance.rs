@@ -22,8 +22,9 @@ use serde_json::{Value, json};
 use tracing::field::{Field, Visit};
 use zoho_mock::{MockConfig, MockZoho, Settings};
 use zoho_oauth::{
-    AuthorizationRequest, CallbackOptions, Client, ClientType, DataCenter, DeviceAuthorization, DeviceFlowRequest,
-    Error, ExchangeRequest, GrantCode, Method, OAuthApp, PkceVerifier, RefreshToken, Response, TokenSet,
+    AppConfig, AuthorizationRequest, Body, CallbackOptions, Client, ClientConfig, ClientType, DataCenter,
+    DeviceAuthorization, DeviceFlowRequest, Error, ExchangeRequest, GrantCode, Method, OAuthApp, PkceVerifier,
+    RefreshToken, RequestConfig, Response, TokenSet,
 };
 
 const DEFAULT_SCOPES: &[&str] = &["ZohoCRM.modules.ALL", "ZohoCRM.users.READ"];
@@ -168,44 +169,24 @@ impl Runner {
             }
         };
         self.secrets.lock().expect("secrets").insert(rt.clone());
-        let o = c.get("options").cloned().unwrap_or(json!({}));
+        // The scenario's options over the mock's defaults: its self client, the home DC's
+        // listener as accounts server, the mock as the base URL of every product.
+        let mut o = c.get("options").cloned().unwrap_or(json!({}));
         let home = s(&o, "dc").unwrap_or_else(|| self.home_dc());
-        let mut app = OAuthApp::builder(s(&o, "client_id").unwrap_or(zoho_mock::DEFAULT_CLIENT_ID.into()))
-            .client_secret(s(&o, "client_secret").unwrap_or(zoho_mock::DEFAULT_CLIENT_SECRET.into()))
-            .dc(dc(&home))
-            .accounts_url(s(&o, "accounts_url").unwrap_or_else(|| self.dcs[&home].clone()))
-            .clock(self.clock.clone());
-        // The bindings' `timeout` covers API attempts and token requests; in Rust these are two
-        // settings (ClientBuilder::timeout, OAuthAppBuilder::timeout).
-        if let Some(d) = secs(&o, "timeout") {
-            app = app.timeout(d);
+        let defaults = json!({
+            "client_id": zoho_mock::DEFAULT_CLIENT_ID, "client_secret": zoho_mock::DEFAULT_CLIENT_SECRET,
+            "accounts_url": self.dcs[&home], "api_domain": self.mock.base_url(), "refresh_token": rt,
+        });
+        for (k, v) in defaults.as_object().expect("object") {
+            if o.get(k).is_none() {
+                o[k] = v.clone();
+            }
         }
-        let app = app.build()?;
-        let mut b = Client::builder(app, rt);
-        match o.get("api_domain") {
-            Some(Value::Null) => {}
-            Some(d) => b = b.api_domain(d.as_str().expect("api_domain")),
-            None => b = b.api_domain(self.mock.base_url()),
-        }
-        if let Some(d) = secs(&o, "refresh_margin") {
-            b = b.refresh_margin(d);
-        }
-        if let Some(d) = secs(&o, "timeout") {
-            b = b.timeout(d);
-        }
-        if let Some(n) = o.get("max_retries").and_then(Value::as_u64) {
-            b = b.max_retries(n as u32);
-        }
-        if let Some(n) = o.get("max_concurrency").and_then(Value::as_u64) {
-            b = b.max_concurrency(n as usize);
-        }
-        if let Some(n) = o.get("max_response_bytes").and_then(Value::as_u64) {
-            b = b.max_response_bytes(n as usize);
-        }
-        for h in o.get("allow_hosts").map(strings).unwrap_or_default() {
-            b = b.allow_host(h);
-        }
-        b.build()
+        let mut config = config_of(&o);
+        // The bindings' `timeout` covers API attempts and token requests alike.
+        config.app.timeout = config.timeout;
+        config.app.clock = Some(self.clock.clone());
+        config.build()
     }
 
     fn show(&self, text: String) {
@@ -517,6 +498,108 @@ impl tracing::Subscriber for Recorder {
 }
 
 /// The browser's part: open the authorization URL, return the redirect's Location.
+/// A scenario's client options (snake_case JSON) as the core's configuration, over fixed
+/// credentials: the Rust runner's mapping is the same one-to-one mapping the bindings make.
+fn config_of(o: &Value) -> ClientConfig {
+    let num = |k: &str| o.get(k).and_then(Value::as_f64);
+    let int = |k: &str| o.get(k).and_then(Value::as_i64);
+    let map = |k: &str| -> Vec<(String, String)> {
+        o.get(k)
+            .and_then(Value::as_object)
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+            .unwrap_or_default()
+    };
+    ClientConfig {
+        app: AppConfig {
+            client_id: s(o, "client_id").unwrap_or_else(|| CONFIG_CLIENT_ID.into()),
+            client_secret: Some(s(o, "client_secret").unwrap_or_else(|| CONFIG_CLIENT_SECRET.into())),
+            dc: s(o, "dc"),
+            client_type: s(o, "client_type"),
+            accounts_url: s(o, "accounts_url"),
+            dc_accounts_urls: map("dc_accounts_urls"),
+            dc_secrets: map("dc_secrets"),
+            ..AppConfig::default()
+        },
+        refresh_token: s(o, "refresh_token").unwrap_or_else(|| CONFIG_REFRESH_TOKEN.into()),
+        token_store: s(o, "token_store"),
+        accounts_server: s(o, "accounts_server"),
+        api_domain: s(o, "api_domain"),
+        allow_hosts: o.get("allow_hosts").map(strings).unwrap_or_default(),
+        refresh_margin: num("refresh_margin"),
+        refresh_budget: int("refresh_budget"),
+        timeout: num("timeout"),
+        max_retries: int("max_retries"),
+        max_concurrency: int("max_concurrency"),
+        max_response_bytes: int("max_response_bytes"),
+        ..ClientConfig::default()
+    }
+}
+
+/// Credentials of the configuration cases (no mock: nothing is sent).
+const CONFIG_CLIENT_ID: &str = "1000.CONFORMANCE";
+const CONFIG_CLIENT_SECRET: &str = "conformance-secret";
+const CONFIG_REFRESH_TOKEN: &str = "1000.conformance-refresh";
+const PRODUCTS: [&str; 5] = ["crm", "books", "desk", "mail", "campaigns"];
+
+/// One case of a `"kind": "config"` scenario: the client's resolution, or a request or page
+/// size built (never sent), or the error.
+fn config_case(case: &Value) -> std::result::Result<Value, Error> {
+    let client = config_of(case.get("options").unwrap_or(&json!({}))).build()?;
+    if let Some(r) = case.get("request") {
+        let mut rc = RequestConfig {
+            method: s(r, "method"),
+            url: s(r, "path").unwrap_or_default(),
+            product: s(r, "product"),
+            timeout: r.get("timeout").and_then(Value::as_f64),
+            max_retries: r.get("max_retries").and_then(Value::as_i64),
+            ..RequestConfig::default()
+        };
+        if let Some(j) = r.get("json") {
+            rc.bodies.push(Body::Json(j.to_string().into_bytes()));
+        }
+        if let Some(f) = r.get("form").and_then(Value::as_object) {
+            rc.bodies
+                .push(Body::Form(f.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().into())).collect()));
+        }
+        rc.request(&client)?;
+        return Ok(json!("built"));
+    }
+    if let Some(p) = case.get("paginate") {
+        let n = zoho_oauth::config::per_page("per_page", p["per_page"].as_i64().unwrap_or(200))?;
+        let _ = client.paginate(s(p, "path").unwrap_or_default()).per_page(n);
+        return Ok(json!("built"));
+    }
+    let mut hosts = json!({});
+    for p in PRODUCTS {
+        hosts[p] = json!(client.base_url(p.parse()?));
+    }
+    Ok(json!({"dc": client.dc().code(), "accounts_server": client.accounts_server(), "api_hosts": hosts}))
+}
+
+/// Every case of a configuration scenario; the failures, one line each.
+fn run_config(scenario: &Value) -> std::result::Result<(), String> {
+    let mut failures = Vec::new();
+    for case in scenario["cases"].as_array().expect("cases") {
+        let name = s(case, "name").unwrap_or_default();
+        let exp = &case["expect"];
+        let ok = match (exp.get("error"), config_case(case)) {
+            (Some(want), Err(e)) => {
+                let want = if want.is_string() { json!({"code": want}) } else { want.clone() };
+                matches(&want, &error_value(&e), &json!({})).then_some(()).ok_or_else(|| format!("got error {e}"))
+            }
+            (Some(want), Ok(got)) => Err(format!("expected error {want}, got {got}")),
+            (None, Err(e)) => Err(format!("unexpected error {e}")),
+            (None, Ok(got)) => {
+                matches(&exp["result"], &got, &json!({})).then_some(()).ok_or_else(|| format!("got {got}"))
+            }
+        };
+        if let Err(e) = ok {
+            failures.push(format!("case {name:?}: {e}"));
+        }
+    }
+    if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
+}
+
 async fn consent(url: &str, params: Option<&Value>) -> String {
     let mut url = url.to_string();
     for (k, v) in params.and_then(Value::as_object).into_iter().flatten() {
@@ -590,6 +673,12 @@ async fn every_conformance_scenario() {
             serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("scenario json");
         if let Some(why) = scenario.pointer("/not_in/rust") {
             println!("skipped {}: {why}", path.display());
+            continue;
+        }
+        if scenario["kind"] == "config" {
+            if let Err(e) = run_config(&scenario) {
+                failures.push(format!("{}: {e}", path.file_name().expect("name").to_string_lossy()));
+            }
             continue;
         }
         let runner = Runner::start(&scenario).await;

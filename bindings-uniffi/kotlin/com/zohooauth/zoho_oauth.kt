@@ -701,6 +701,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Short
     external fun uniffi_zoho_oauth_uniffi_checksum_method_client_accounts_server(
     ): Short
+    external fun uniffi_zoho_oauth_uniffi_checksum_method_client_base_url(
+    ): Short
     external fun uniffi_zoho_oauth_uniffi_checksum_method_client_check_url(
     ): Short
     external fun uniffi_zoho_oauth_uniffi_checksum_method_client_client_id(
@@ -905,11 +907,13 @@ external fun uniffi_zoho_oauth_uniffi_fn_free_client(`handle`: Long,uniffi_out_e
 ): Unit
 external fun uniffi_zoho_oauth_uniffi_fn_constructor_client_from_env(uniffi_out_err: UniffiRustCallStatus, 
 ): Long
-external fun uniffi_zoho_oauth_uniffi_fn_constructor_client_new(`clientId`: RustBuffer.ByValue,`clientSecret`: RustBuffer.ByValue,`refreshToken`: RustBuffer.ByValue,`dc`: RustBuffer.ByValue,`tokenStore`: RustBuffer.ByValue,`accountsUrl`: RustBuffer.ByValue,`apiDomain`: RustBuffer.ByValue,`refreshMarginSecs`: Double,`timeoutSecs`: Double,`maxRetries`: Int,`maxConcurrency`: RustBuffer.ByValue,`allowHosts`: RustBuffer.ByValue,`maxResponseBytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+external fun uniffi_zoho_oauth_uniffi_fn_constructor_client_new(`clientId`: RustBuffer.ByValue,`clientSecret`: RustBuffer.ByValue,`refreshToken`: RustBuffer.ByValue,`dc`: RustBuffer.ByValue,`tokenStore`: RustBuffer.ByValue,`accountsUrl`: RustBuffer.ByValue,`apiDomain`: RustBuffer.ByValue,`refreshMarginSecs`: Double,`timeoutSecs`: Double,`maxRetries`: Int,`maxConcurrency`: RustBuffer.ByValue,`allowHosts`: RustBuffer.ByValue,`maxResponseBytes`: RustBuffer.ByValue,`accountsServer`: RustBuffer.ByValue,`clientType`: RustBuffer.ByValue,`dcSecrets`: RustBuffer.ByValue,`dcAccountsUrls`: RustBuffer.ByValue,`refreshBudget`: Int,`initialToken`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_zoho_oauth_uniffi_fn_method_client_access_token(`ptr`: Long,
 ): Long
 external fun uniffi_zoho_oauth_uniffi_fn_method_client_accounts_server(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_zoho_oauth_uniffi_fn_method_client_base_url(`ptr`: Long,`product`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun uniffi_zoho_oauth_uniffi_fn_method_client_check_url(`ptr`: Long,`url`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Unit
@@ -1237,6 +1241,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_zoho_oauth_uniffi_checksum_method_client_accounts_server() != 16690.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_zoho_oauth_uniffi_checksum_method_client_base_url() != 32820.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_zoho_oauth_uniffi_checksum_method_client_check_url() != 5091.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1381,7 +1388,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_zoho_oauth_uniffi_checksum_constructor_client_from_env() != 56523.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_zoho_oauth_uniffi_checksum_constructor_client_new() != 48426.toShort()) {
+    if (lib.uniffi_zoho_oauth_uniffi_checksum_constructor_client_new() != 5167.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_zoho_oauth_uniffi_checksum_constructor_mockserver_new() != 37036.toShort()) {
@@ -2197,6 +2204,12 @@ public interface ClientInterface {
     fun `accountsServer`(): kotlin.String
     
     /**
+     * The base URL a relative path of `product` (crm, books, desk, mail, campaigns) goes to
+     * now: `apiDomain`, else the cached token's, else the user's data centre's host. No I/O.
+     */
+    fun `baseUrl`(`product`: kotlin.String = "crm"): kotlin.String
+    
+    /**
      * Throws `ZohoException.Config` unless the access token may be sent to the absolute `url`
      * (the DC's Zoho hosts, the token's `api_domain`, or origins configured explicitly). No I/O.
      */
@@ -2333,12 +2346,12 @@ open class Client: Disposable, AutoCloseable, ClientInterface
      * `maxResponseBytes` caps an API answer's body (null: 64 MiB); a larger answer throws
      * `ZohoException.ResponseTooLarge`.
      */
-    constructor(`clientId`: kotlin.String, `clientSecret`: kotlin.String, `refreshToken`: kotlin.String, `dc`: kotlin.String = "us", `tokenStore`: kotlin.String = "memory://", `accountsUrl`: kotlin.String? = null, `apiDomain`: kotlin.String? = null, `refreshMarginSecs`: kotlin.Double = 300.0, `timeoutSecs`: kotlin.Double = 30.0, `maxRetries`: kotlin.Int = 3, `maxConcurrency`: kotlin.Int? = null, `allowHosts`: List<kotlin.String> = listOf(), `maxResponseBytes`: kotlin.Long? = null) :
+    constructor(`clientId`: kotlin.String, `clientSecret`: kotlin.String, `refreshToken`: kotlin.String, `dc`: kotlin.String = "us", `tokenStore`: kotlin.String = "memory://", `accountsUrl`: kotlin.String? = null, `apiDomain`: kotlin.String? = null, `refreshMarginSecs`: kotlin.Double = 300.0, `timeoutSecs`: kotlin.Double = 30.0, `maxRetries`: kotlin.Int = 3, `maxConcurrency`: kotlin.Int? = null, `allowHosts`: List<kotlin.String> = listOf(), `maxResponseBytes`: kotlin.Long? = null, `accountsServer`: kotlin.String? = null, `clientType`: ClientType? = null, `dcSecrets`: Map<kotlin.String, kotlin.String> = mapOf(), `dcAccountsUrls`: Map<kotlin.String, kotlin.String> = mapOf(), `refreshBudget`: kotlin.Int = 10, `initialToken`: TokenSet? = null) :
         this(UniffiWithHandle, 
     uniffiRustCallWithError(ZohoException) { _status ->
     UniffiLib.uniffi_zoho_oauth_uniffi_fn_constructor_client_new(
     
-        FfiConverterString.lower(`clientId`),FfiConverterString.lower(`clientSecret`),FfiConverterString.lower(`refreshToken`),FfiConverterString.lower(`dc`),FfiConverterString.lower(`tokenStore`),FfiConverterOptionalString.lower(`accountsUrl`),FfiConverterOptionalString.lower(`apiDomain`),FfiConverterDouble.lower(`refreshMarginSecs`),FfiConverterDouble.lower(`timeoutSecs`),FfiConverterInt.lower(`maxRetries`),FfiConverterOptionalInt.lower(`maxConcurrency`),FfiConverterSequenceString.lower(`allowHosts`),FfiConverterOptionalLong.lower(`maxResponseBytes`),_status)
+        FfiConverterString.lower(`clientId`),FfiConverterString.lower(`clientSecret`),FfiConverterString.lower(`refreshToken`),FfiConverterString.lower(`dc`),FfiConverterString.lower(`tokenStore`),FfiConverterOptionalString.lower(`accountsUrl`),FfiConverterOptionalString.lower(`apiDomain`),FfiConverterDouble.lower(`refreshMarginSecs`),FfiConverterDouble.lower(`timeoutSecs`),FfiConverterInt.lower(`maxRetries`),FfiConverterOptionalInt.lower(`maxConcurrency`),FfiConverterSequenceString.lower(`allowHosts`),FfiConverterOptionalLong.lower(`maxResponseBytes`),FfiConverterOptionalString.lower(`accountsServer`),FfiConverterOptionalTypeClientType.lower(`clientType`),FfiConverterMapStringString.lower(`dcSecrets`),FfiConverterMapStringString.lower(`dcAccountsUrls`),FfiConverterInt.lower(`refreshBudget`),FfiConverterOptionalTypeTokenSet.lower(`initialToken`),_status)
 }
     )
 
@@ -2448,6 +2461,24 @@ open class Client: Disposable, AutoCloseable, ClientInterface
     UniffiLib.uniffi_zoho_oauth_uniffi_fn_method_client_accounts_server(
         it,
         _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The base URL a relative path of `product` (crm, books, desk, mail, campaigns) goes to
+     * now: `apiDomain`, else the cached token's, else the user's data centre's host. No I/O.
+     */
+    @Throws(ZohoException::class)override fun `baseUrl`(`product`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ZohoException) { _status ->
+    UniffiLib.uniffi_zoho_oauth_uniffi_fn_method_client_base_url(
+        it,
+        FfiConverterString.lower(`product`),_status)
 }
     }
     )
@@ -7721,6 +7752,38 @@ public object FfiConverterOptionalByteArray: FfiConverterRustBuffer<kotlin.ByteA
         } else {
             buf.put(1)
             FfiConverterByteArray.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeTokenSet: FfiConverterRustBuffer<TokenSet?> {
+    override fun read(buf: ByteBuffer): TokenSet? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeTokenSet.read(buf)
+    }
+
+    override fun allocationSize(value: TokenSet?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeTokenSet.allocationSize(value)
+        }
+    }
+
+    override fun write(value: TokenSet?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeTokenSet.write(value, buf)
         }
     }
 }
