@@ -22,29 +22,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use zoho_mock::{Fault, MintCode, MockConfig, MockZoho};
-use zoho_oauth::clock::BoxFuture;
-use zoho_oauth::{Client, Clock, OAuthApp};
+use zoho_mock::{Fault, MintCode, MockConfig, MockZoho, VirtualClock};
+use zoho_oauth::{Client, OAuthApp};
 
 const TOTAL: usize = 10_000;
 const TASKS: usize = 64;
 const TOKEN_TTL_SECS: u64 = 100;
-
-/// The mock's virtual clock: the client sees the jumps, backoff sleeps advance it.
-struct MockClock(Arc<MockZoho>);
-
-impl Clock for MockClock {
-    fn now_ms(&self) -> i64 {
-        self.0.now_ms()
-    }
-    fn sleep(&self, d: Duration) -> BoxFuture<'static, ()> {
-        let mock = self.0.clone();
-        Box::pin(async move {
-            mock.advance_clock(d);
-            tokio::task::yield_now().await;
-        })
-    }
-}
 
 fn peak_rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -77,7 +60,7 @@ async fn run(bad_day: bool) {
     let app = OAuthApp::builder(zoho_mock::DEFAULT_CLIENT_ID)
         .client_secret(zoho_mock::DEFAULT_CLIENT_SECRET)
         .accounts_url(mock.base_url())
-        .clock(Arc::new(MockClock(mock.clone())))
+        .clock(VirtualClock::new(&mock))
         .build()
         .expect("app");
     let client = Client::builder(app, refresh_token)

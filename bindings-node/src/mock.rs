@@ -2,14 +2,12 @@
 //! shared runtime (its listeners never run on the JS thread). Control operations cross as JSON
 //! text through `zoho_mock::MockZoho::call_json`; `testing.js` encodes and decodes them.
 
-use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 use zoho_mock::{MockConfig, MockZoho, Settings};
-use zoho_oauth::clock::BoxFuture;
-use zoho_oauth::{Clock, SystemClock};
+use zoho_oauth::Clock;
 
 fn invalid(message: String) -> Error {
     Error::new(Status::InvalidArg, message)
@@ -21,34 +19,10 @@ pub struct MockServer {
     inner: Mutex<Option<Arc<MockZoho>>>,
 }
 
-/// Reads the mock's virtual clock; sleeping advances it instead of waiting, so expiry, backoff
-/// and device polling run instantly. Weak, so a clock never keeps a stopped mock alive; after
-/// `stop()` it falls back to the system clock.
-struct VirtualClock(Weak<MockZoho>);
-
-impl Clock for VirtualClock {
-    fn now_ms(&self) -> i64 {
-        match self.0.upgrade() {
-            Some(m) => m.now_ms(),
-            None => SystemClock.now_ms(),
-        }
-    }
-
-    fn sleep(&self, d: Duration) -> BoxFuture<'static, ()> {
-        match self.0.upgrade() {
-            Some(m) => {
-                m.advance_clock(d);
-                Box::pin(tokio::task::yield_now())
-            }
-            None => SystemClock.sleep(d),
-        }
-    }
-}
-
 /// The mock's virtual clock, for the `clock` option of `Client` and `OAuthApp` in tests.
 #[napi]
 pub struct MockClock {
-    clock: Arc<VirtualClock>,
+    clock: Arc<zoho_mock::VirtualClock>,
 }
 
 impl MockClock {
@@ -96,26 +70,15 @@ impl MockServer {
     /// The virtual clock: pass it as the `clock` option so clients follow the mock's time.
     #[napi]
     pub fn clock(&self) -> Result<MockClock> {
-        self.call_with(|m| Ok(MockClock { clock: Arc::new(VirtualClock(Arc::downgrade(m))) }))
+        self.call_with(|m| Ok(MockClock { clock: zoho_mock::VirtualClock::new(m) }))
     }
 
     /// Stops the listeners. Idempotent.
     #[napi]
     pub fn stop(&self) {
         let taken = self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let Some(mut mock) = taken else { return };
-        // Clocks hold weak references and upgrade them only for an instant.
-        for _ in 0..10_000 {
-            match Arc::try_unwrap(mock) {
-                Ok(m) => {
-                    zoho_oauth::runtime().block_on(m.stop());
-                    return;
-                }
-                Err(still_shared) => {
-                    mock = still_shared;
-                    std::thread::yield_now();
-                }
-            }
+        if let Some(mock) = taken {
+            zoho_oauth::runtime().block_on(mock.stop());
         }
     }
 }

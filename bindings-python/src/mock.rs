@@ -3,17 +3,15 @@
 //! `zoho_mock::MockZoho::call_json`; the Python wrapper encodes and decodes them.
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use zoho_mock::{MockConfig, MockZoho, Settings};
-use zoho_oauth::clock::BoxFuture;
 use zoho_oauth::{Clock, SystemClock};
 
-type Slot = Arc<Mutex<Option<MockZoho>>>;
+type Slot = Mutex<Option<Arc<MockZoho>>>;
 
-fn lock(slot: &Slot) -> MutexGuard<'_, Option<MockZoho>> {
+fn lock(slot: &Slot) -> MutexGuard<'_, Option<Arc<MockZoho>>> {
     slot.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -36,7 +34,7 @@ impl MockServer {
         let mock = py
             .detach(|| zoho_oauth::runtime().block_on(MockZoho::start(config)))
             .map_err(|e| PyValueError::new_err(format!("cannot start the mock: {e}")))?;
-        Ok(MockServer { inner: Arc::new(Mutex::new(Some(mock))) })
+        Ok(MockServer { inner: Mutex::new(Some(Arc::new(mock))) })
     }
 
     /// Base URL of the first DC's listener.
@@ -68,32 +66,9 @@ impl MockServer {
     /// A clock that reads the mock's virtual time and whose sleeps advance it, so that clients
     /// built for tests see expiry, backoff and device polling without real waiting.
     pub(crate) fn clock(&self) -> Arc<dyn Clock> {
-        Arc::new(MockClock { slot: self.inner.clone() })
-    }
-}
-
-/// The mock's virtual clock as a core `Clock`. Once the mock is stopped it falls back to real
-/// time.
-struct MockClock {
-    slot: Slot,
-}
-
-impl Clock for MockClock {
-    fn now_ms(&self) -> i64 {
-        match lock(&self.slot).as_ref() {
-            Some(m) => m.now_ms(),
-            None => SystemClock.now_ms(),
+        match lock(&self.inner).as_ref() {
+            Some(m) => zoho_mock::VirtualClock::new(m),
+            None => Arc::new(SystemClock),
         }
-    }
-
-    fn sleep(&self, d: Duration) -> BoxFuture<'static, ()> {
-        let advanced = match lock(&self.slot).as_ref() {
-            Some(m) => {
-                m.advance_clock(d);
-                true
-            }
-            None => false,
-        };
-        if advanced { Box::pin(tokio::task::yield_now()) } else { SystemClock.sleep(d) }
     }
 }

@@ -5,11 +5,9 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use zoho_mock::{DEFAULT_CLIENT_ID, MockConfig, MockZoho, Settings};
-use zoho_oauth::clock::BoxFuture;
 use zoho_oauth::{Clock, SystemClock};
 
 use crate::app::OAuthApp;
@@ -22,9 +20,9 @@ const DEFAULT_CLIENT_SECRET: &str = "mock-self-secret";
 /// Scopes of the refresh tokens `client()` mints when none are given.
 const DEFAULT_SCOPES: [&str; 2] = ["ZohoCRM.modules.ALL", "ZohoCRM.users.READ"];
 
-type Slot = Arc<Mutex<Option<MockZoho>>>;
+type Slot = Mutex<Option<Arc<MockZoho>>>;
 
-fn lock(slot: &Slot) -> MutexGuard<'_, Option<MockZoho>> {
+fn lock(slot: &Slot) -> MutexGuard<'_, Option<Arc<MockZoho>>> {
     slot.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -65,7 +63,10 @@ impl MockServer {
     }
 
     fn clock(&self) -> Arc<dyn Clock> {
-        Arc::new(MockClock { slot: self.inner.clone() })
+        match lock(&self.inner).as_ref() {
+            Some(m) => zoho_mock::VirtualClock::new(m),
+            None => Arc::new(SystemClock),
+        }
     }
 
     fn home_dc(&self) -> Result<String> {
@@ -92,7 +93,7 @@ impl MockServer {
         let mock = zoho_oauth::runtime()
             .block_on(MockZoho::start(config))
             .map_err(|e| mock_error(format!("cannot start the mock: {e}")))?;
-        Ok(Arc::new(MockServer { inner: Arc::new(Mutex::new(Some(mock))) }))
+        Ok(Arc::new(MockServer { inner: Mutex::new(Some(Arc::new(mock))) }))
     }
 
     /// Base URL of the first data centre: its accounts server and its API domain.
@@ -316,31 +317,5 @@ impl MockServer {
         if let Some(mock) = taken {
             zoho_oauth::runtime().block_on(mock.stop());
         }
-    }
-}
-
-/// The mock's virtual clock as a core `Clock`: sleeping advances it instead of waiting. Once
-/// the mock is stopped it falls back to real time.
-struct MockClock {
-    slot: Slot,
-}
-
-impl Clock for MockClock {
-    fn now_ms(&self) -> i64 {
-        match lock(&self.slot).as_ref() {
-            Some(m) => m.now_ms(),
-            None => SystemClock.now_ms(),
-        }
-    }
-
-    fn sleep(&self, d: Duration) -> BoxFuture<'static, ()> {
-        let advanced = match lock(&self.slot).as_ref() {
-            Some(m) => {
-                m.advance_clock(d);
-                true
-            }
-            None => false,
-        };
-        if advanced { Box::pin(tokio::task::yield_now()) } else { SystemClock.sleep(d) }
     }
 }

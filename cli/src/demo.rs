@@ -5,24 +5,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use zoho_mock::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Fault, MintCode, MockConfig, MockZoho};
-use zoho_oauth::clock::BoxFuture;
-use zoho_oauth::{Client, ClientType, Clock, GrantCode, MemoryStore, OAuthApp, Product};
+use zoho_mock::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Fault, MintCode, MockConfig, MockZoho, VirtualClock};
+use zoho_oauth::{Client, ClientType, GrantCode, MemoryStore, OAuthApp, Product};
 
 use crate::cmd::Failure;
-
-/// The mock's virtual time for expiry, real time for waits: the demo skips an hour in an
-/// instant but honours a Retry-After for real.
-struct DemoClock(Arc<MockZoho>);
-
-impl Clock for DemoClock {
-    fn now_ms(&self) -> i64 {
-        self.0.now_ms()
-    }
-    fn sleep(&self, d: Duration) -> BoxFuture<'static, ()> {
-        Box::pin(tokio::time::sleep(d))
-    }
-}
 
 struct Narrator(Instant);
 
@@ -59,7 +45,7 @@ pub async fn run() -> Result<(), Failure> {
         .client_secret(DEFAULT_CLIENT_SECRET)
         .client_type(ClientType::SelfClient)
         .accounts_url(base.clone())
-        .clock(Arc::new(DemoClock(mock.clone())))
+        .clock(VirtualClock::new(&mock))
         .build()?;
     let grant = GrantCode::new(code.code.clone());
     let tokens = app.exchange_code(&grant).await?;
@@ -125,12 +111,12 @@ pub async fn run() -> Result<(), Failure> {
 
     mock.inject_fault(Fault { status: Some(429), retry_after: Some("1".into()), ..Fault::new("/crm/v8/Leads", 1) })
         .map_err(other)?;
-    let started = Instant::now();
+    let started = mock.now_ms();
     let r = client.get("/crm/v8/Leads").send().await?.error_for_status()?;
-    let waited = started.elapsed();
-    check(r.status() == 200 && waited >= Duration::from_millis(900), "a 429 is retried after Retry-After")?;
+    let waited = Duration::from_millis((mock.now_ms() - started).max(0) as u64);
+    check(r.status() == 200 && waited >= Duration::from_millis(1000), "a 429 is retried after Retry-After")?;
     n.say(format!(
-        "Zoho answers 429 with Retry-After: 1; the library waits {:.1} s and retries: 200",
+        "Zoho answers 429 with Retry-After: 1; the library waits {:.1} s (on the fake's clock) and retries: 200",
         waited.as_secs_f64()
     ));
 

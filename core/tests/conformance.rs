@@ -78,7 +78,7 @@ impl Runner {
         let urls: HashMap<String, String> = dcs.iter().map(|d| (d.clone(), mock.url(d).expect("dc url"))).collect();
         let vars = json!({"base": mock.base_url(), "dc": urls});
         Runner {
-            clock: Arc::new(MockClock(mock.clone())),
+            clock: MockClock::new(&mock),
             mock,
             dcs: urls,
             vars: Mutex::new(vars),

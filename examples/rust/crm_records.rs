@@ -24,10 +24,6 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use zoho_oauth::{Client, ClientType, OAuthApp};
 
-#[path = "mock_clock.rs"]
-mod mock_clock;
-use mock_clock::MockClock;
-
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const SCOPES: &[&str] = &["ZohoCRM.modules.ALL", "ZohoCRM.users.READ", "ZohoCRM.org.READ"];
@@ -104,7 +100,7 @@ async fn main() -> Result<(), BoxError> {
         .client_secret(zoho_mock::DEFAULT_CLIENT_SECRET)
         .client_type(ClientType::SelfClient)
         .accounts_url(mock.base_url())
-        .clock(Arc::new(MockClock(mock.clone())))
+        .clock(zoho_mock::VirtualClock::new(&mock))
         .build()?;
     let client = Client::builder(app, minted.refresh_token).accounts_server(minted.accounts_server).build()?;
     let listed = round_trip(&client).await?;

@@ -21,10 +21,6 @@ use std::time::Duration;
 
 use zoho_oauth::{Client, ClientType, DataCenter, DeviceAuthorization, DeviceFlowRequest, OAuthApp};
 
-#[path = "mock_clock.rs"]
-mod mock_clock;
-use mock_clock::MockClock;
-
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const SCOPES: &[&str] = &["ZohoCRM.modules.ALL"];
@@ -76,7 +72,7 @@ async fn main() -> Result<(), BoxError> {
         .client_secret(SECRET)
         .client_type(ClientType::Device)
         .accounts_url(mock.base_url())
-        .clock(Arc::new(MockClock(mock.clone())))
+        .clock(zoho_mock::VirtualClock::new(&mock))
         .build()?;
     let flow = app.start_device_flow(&DeviceFlowRequest::new(SCOPES)).await?;
     show(&flow);

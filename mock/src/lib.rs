@@ -21,6 +21,8 @@
 #![warn(missing_docs)]
 
 mod accounts;
+#[cfg(feature = "oauth-clock")]
+pub mod clock;
 mod control;
 mod crm;
 mod crm_meta;
@@ -40,6 +42,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+#[cfg(feature = "oauth-clock")]
+pub use clock::VirtualClock;
 pub use model::*;
 
 use control::Control;
@@ -56,7 +60,8 @@ use state::{DcInfo, Shared};
 pub struct MockZoho {
     control: Control,
     stop: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
+    /// The listeners' tasks, taken by the first `stop()`.
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for MockZoho {
@@ -133,7 +138,7 @@ impl MockZoho {
             .enumerate()
             .map(|(i, l)| tokio::spawn(server::serve(l, i, app.clone(), stop_rx.clone())))
             .collect();
-        Ok(MockZoho { control: Control(shared), stop, tasks })
+        Ok(MockZoho { control: Control(shared), stop, tasks: std::sync::Mutex::new(tasks) })
     }
 
     /// Base URL of the first DC's listener, for example `http://127.0.0.1:40001`.
@@ -272,10 +277,13 @@ impl MockZoho {
         serde_json::to_string(&out).map_err(|e| e.to_string())
     }
 
-    /// Stops every listener and closes open connections.
-    pub async fn stop(self) {
+    /// Stops every listener and closes open connections. Takes `&self`, so a mock shared in an
+    /// `Arc` (by the testing modules and their clocks) stops without being unwrapped; a second
+    /// call returns at once.
+    pub async fn stop(&self) {
         let _ = self.stop.send(true);
-        for t in self.tasks {
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        for t in tasks {
             let _ = t.await;
         }
     }

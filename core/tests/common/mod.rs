@@ -13,21 +13,8 @@ use zoho_mock::{MockConfig, MockZoho};
 use zoho_oauth::clock::BoxFuture;
 use zoho_oauth::{Client, Clock, DataCenter, OAuthApp};
 
-/// A clock that reads the mock's virtual time; sleeping advances it instead of waiting.
-pub struct MockClock(pub Arc<MockZoho>);
-
-impl Clock for MockClock {
-    fn now_ms(&self) -> i64 {
-        self.0.now_ms()
-    }
-    fn sleep(&self, d: Duration) -> BoxFuture<'static, ()> {
-        let mock = self.0.clone();
-        Box::pin(async move {
-            mock.advance_clock(d);
-            tokio::task::yield_now().await;
-        })
-    }
-}
+/// The mock's virtual clock: reads its time; sleeping advances it instead of waiting.
+pub use zoho_mock::VirtualClock as MockClock;
 
 pub struct Env {
     pub mock: Arc<MockZoho>,
@@ -43,7 +30,7 @@ impl Env {
 
     pub async fn with(config: MockConfig) -> Env {
         let mock = Arc::new(MockZoho::start(config).await.expect("mock starts"));
-        let clock = Arc::new(MockClock(mock.clone()));
+        let clock = MockClock::new(&mock);
         Env { mock, clock }
     }
 
