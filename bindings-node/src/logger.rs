@@ -1,19 +1,19 @@
-//! The `logger` option: the core's `tracing` events (already redacted: no secret is ever a
-//! field) forwarded to a JavaScript function as JSON records, on the JS thread of the env that
+//! The `logger` option: the core's `tracing` events, as the core's redacted `LogRecord` (the
+//! same redaction the Python bridge and the errors use: `zoho_oauth::log`), forwarded to a
+//! JavaScript function as JSON records, on the JS thread of the env that
 //! created the logger. Each client/app gets its own dispatcher, installed around its futures,
 //! so one client's events never reach another client's logger.
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Result, Status};
 use napi_derive::napi;
 use serde_json::{Map, Value};
-use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
+use zoho_oauth::log::{LogRecord, LogValue};
 
 /// Receives one JSON record per event; weak, so a logger never keeps the process alive.
 type LogFn = ThreadsafeFunction<String, (), String, Status, false, true>;
@@ -24,49 +24,7 @@ struct JsLogSubscriber {
 }
 
 fn wanted(meta: &Metadata<'_>) -> bool {
-    meta.target().starts_with("zoho_oauth") && *meta.level() <= Level::DEBUG
-}
-
-#[derive(Default)]
-struct Fields {
-    message: String,
-    fields: Map<String, Value>,
-}
-
-impl Visit for Fields {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        let mut s = String::new();
-        let _ = write!(s, "{value:?}");
-        if field.name() == "message" {
-            self.message = s;
-        } else {
-            self.fields.insert(field.name().to_string(), Value::String(s));
-        }
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
-            self.message = value.to_string();
-        } else {
-            self.fields.insert(field.name().to_string(), Value::String(value.to_string()));
-        }
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.fields.insert(field.name().to_string(), Value::from(value));
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.fields.insert(field.name().to_string(), Value::from(value));
-    }
-
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.fields.insert(field.name().to_string(), Value::from(value));
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.fields.insert(field.name().to_string(), Value::from(value));
-    }
+    zoho_oauth::log::is_ours(meta) && *meta.level() <= Level::DEBUG
 }
 
 fn level_name(level: &Level) -> &'static str {
@@ -101,14 +59,26 @@ impl Subscriber for JsLogSubscriber {
     fn record_follows_from(&self, _span: &Id, _follows: &Id) {}
 
     fn event(&self, event: &Event<'_>) {
-        let meta = event.metadata();
-        let mut f = Fields::default();
-        event.record(&mut f);
+        let r = LogRecord::of(event);
+        let fields: Map<String, Value> = r
+            .fields
+            .into_iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    LogValue::Str(s) => Value::String(s),
+                    LogValue::I64(n) => Value::from(n),
+                    LogValue::U64(n) => Value::from(n),
+                    LogValue::F64(n) => Value::from(n),
+                    LogValue::Bool(b) => Value::from(b),
+                };
+                (k.to_string(), v)
+            })
+            .collect();
         let record = serde_json::json!({
-            "level": level_name(meta.level()),
-            "target": meta.target(),
-            "message": f.message,
-            "fields": f.fields,
+            "level": level_name(&r.level),
+            "target": r.target,
+            "message": r.message,
+            "fields": fields,
         });
         // NonBlocking: a slow logger drops nothing (the queue is unbounded) and never stalls
         // the runtime; a closing env (a terminated worker) simply loses the event.

@@ -44,6 +44,9 @@ mod _native {
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        // The version is written once, in the workspace's Cargo.toml: maturin gives it to the
+        // wheel's metadata (pyproject's `dynamic = ["version"]`) and this to `zoho_oauth.__version__`.
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
         logging::install();
         let at_exit = pyo3::wrap_pyfunction!(super::runtime::_at_exit, m)?;
         m.py().import("atexit")?.call_method1("register", (at_exit,))?;

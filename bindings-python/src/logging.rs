@@ -1,19 +1,15 @@
 //! The core's `tracing` events as records of the standard `logging` logger `zoho_oauth`.
 //!
-//! Only events whose target starts with `zoho_oauth` are forwarded. The core never puts a
-//! secret in an event; as a second line of defence, values of fields named like a secret and
-//! anything shaped like a Zoho token (`1000.` followed by a long run of token characters) are
-//! replaced by `[redacted]` before they reach Python.
-
-use std::fmt::{self, Write as _};
+//! Only events whose target starts with `zoho_oauth` are forwarded, as the core's redacted
+//! `LogRecord` (the same redaction the Node bridge and the errors use: `zoho_oauth::log`).
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
-use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
+use zoho_oauth::log::LogRecord;
 
 static LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
@@ -26,7 +22,7 @@ pub(crate) fn install() {
 struct Bridge;
 
 fn ours(meta: &Metadata<'_>) -> bool {
-    meta.target().starts_with("zoho_oauth")
+    zoho_oauth::log::is_ours(meta)
 }
 
 impl Subscriber for Bridge {
@@ -47,9 +43,8 @@ impl Subscriber for Bridge {
     fn record_follows_from(&self, _span: &Id, _follows: &Id) {}
 
     fn event(&self, event: &Event<'_>) {
-        let mut v = Fields::default();
-        event.record(&mut v);
-        let level = match *event.metadata().level() {
+        let v = LogRecord::of(event);
+        let level = match v.level {
             Level::ERROR => 40,
             Level::WARN => 30,
             Level::INFO => 20,
@@ -69,7 +64,7 @@ impl Subscriber for Bridge {
     fn exit(&self, _span: &Id) {}
 }
 
-fn emit(py: Python<'_>, level: i32, v: &Fields) -> PyResult<()> {
+fn emit(py: Python<'_>, level: i32, v: &LogRecord) -> PyResult<()> {
     let logger = LOGGER.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
         Ok(py.import("logging")?.getattr("getLogger")?.call1(("zoho_oauth",))?.unbind())
     })?;
@@ -77,71 +72,15 @@ fn emit(py: Python<'_>, level: i32, v: &Fields) -> PyResult<()> {
     if !logger.call_method1(pyo3::intern!(py, "isEnabledFor"), (level,))?.is_truthy()? {
         return Ok(());
     }
-    let mut text = v.message.clone();
+    let text = v.line();
     let extra = PyDict::new(py);
     let fields = PyDict::new(py);
     for (k, val) in &v.fields {
-        let _ = write!(text, " {k}={val}");
-        fields.set_item(k, val)?;
+        fields.set_item(k, val.to_string())?;
     }
     extra.set_item("zoho_fields", fields)?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("extra", extra)?;
     logger.call_method(pyo3::intern!(py, "log"), (level, "%s", text), Some(&kwargs))?;
     Ok(())
-}
-
-#[derive(Default)]
-struct Fields {
-    message: String,
-    fields: Vec<(&'static str, String)>,
-}
-
-const SECRET_FIELDS: [&str; 6] =
-    ["access_token", "refresh_token", "client_secret", "secret", "password", "device_code"];
-
-impl Visit for Fields {
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        let name = field.name();
-        let text = if SECRET_FIELDS.contains(&name) { "[redacted]".to_string() } else { redact(&format!("{value:?}")) };
-        if name == "message" {
-            self.message = text;
-        } else {
-            self.fields.push((name, text));
-        }
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        let name = field.name();
-        let text = if SECRET_FIELDS.contains(&name) { "[redacted]".to_string() } else { redact(value) };
-        if name == "message" {
-            self.message = text;
-        } else {
-            self.fields.push((name, text));
-        }
-    }
-}
-
-/// Replace anything shaped like a Zoho token (`1000.` + at least 16 token characters).
-fn redact(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i..].starts_with(b"1000.") {
-            let mut j = i + 5;
-            while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'.') {
-                j += 1;
-            }
-            if j - (i + 5) >= 16 {
-                out.push_str("[redacted]");
-                i = j;
-                continue;
-            }
-        }
-        let ch = s[i..].chars().next().unwrap_or('\u{fffd}');
-        out.push(ch);
-        i += ch.len_utf8();
-    }
-    out
 }

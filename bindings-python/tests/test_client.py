@@ -347,3 +347,17 @@ def test_test_only_parameters_stay_out_of_help() -> None:
         shown = str(inspect.signature(cls))
         assert "_mock_clock" not in shown and "client_id" in shown, (cls, shown)
     assert "max_response_bytes" in str(inspect.signature(Client))
+
+
+def test_the_version_is_written_once_in_cargo_toml() -> None:
+    import importlib.metadata
+    import pathlib
+    import re
+
+    import zoho_oauth
+
+    cargo = (pathlib.Path(__file__).resolve().parents[2] / "Cargo.toml").read_text()
+    m = re.search(r'^version = "([^"]+)"$', cargo, re.M)
+    assert m is not None
+    assert zoho_oauth.__version__ == m.group(1)
+    assert importlib.metadata.version("zoho-oauth") == m.group(1)

@@ -119,6 +119,7 @@ pub mod config;
 pub mod dc;
 pub mod error;
 pub mod flows;
+pub mod log;
 pub mod paginate;
 mod proxy;
 mod redact;

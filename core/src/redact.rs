@@ -27,7 +27,7 @@ pub(crate) const MAX_BODY: usize = 4096;
 const SECRET_KEYS: [&str; 6] =
     ["access_token", "refresh_token", "device_code", "id_token", "client_secret", "code_verifier"];
 
-fn is_secret_key(key: &str) -> bool {
+pub(crate) fn is_secret_key(key: &str) -> bool {
     SECRET_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k))
 }
 

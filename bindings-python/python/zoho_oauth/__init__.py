@@ -31,6 +31,7 @@ from ._errors import (
 )
 from ._headers import Headers
 from ._native import (
+    __version__ as __version__,
     AsyncClient,
     AuthorizationUrl,
     Client,
@@ -41,7 +42,6 @@ from ._native import (
     TokenSet,
 )
 
-__version__ = "0.1.0"
 
 # `TimeoutError` is importable (``zoho_oauth.TimeoutError``) but left out of ``__all__`` so that a
 # star import does not shadow the built-in it derives from.

@@ -22,11 +22,14 @@ __all__ = [
     "Paginator",
     "Response",
     "TokenSet",
+    "__version__",
     "is_dead_token_response",
 ]
 
 _Scalar = Union[str, int, float, bool, None]
 _Pairs = Union[Mapping[str, Union[_Scalar, Sequence[_Scalar]]], Sequence[Tuple[str, Union[_Scalar, Sequence[_Scalar]]]]]
+
+__version__: str
 
 @final
 class MockServer:
