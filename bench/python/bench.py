@@ -16,8 +16,12 @@ Run it against a release build of the package (numbers from a debug build mean l
     apt-get install nginx-light      # optional: without nginx the fake Zoho serves the GETs
     target/bench-venv/bin/python bench/python/bench.py   # --server nginx|mock --seconds 3 --threads 64 --inflight 64
 
-Reported: requests per second per client and scenario, the ratios the goals are about, and the
-cost of ``access_token()`` on a cache hit next to a pure-Python dict-and-lock cache.
+Reported: requests per second and CPU time per request (this process, all threads) per client and
+scenario, the ratios the goals are about, and the cost of ``access_token()`` on a cache hit next
+to a pure-Python dict-and-lock cache. With ``--raw`` (default: the release build of
+``bench/raw/raw_reqwest.rs`` when present; ``cargo build --release -p zoho-oauth --example
+raw_reqwest``) plain reqwest calls the same server in the same run, sequentially and with as many
+requests in flight, as the machine's limit.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -108,6 +113,22 @@ def start_nginx(body: str) -> Tuple[subprocess.Popen[bytes], str, str]:
     raise RuntimeError("nginx did not start")
 
 
+LAST_CPU_US: List[float] = [0.0]
+
+
+def cpu_seconds() -> float:
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
+def measured(run: Callable[[], float], seconds: float) -> float:
+    """Run one measurement; keep its CPU time per request (all threads of this process)."""
+    c0 = cpu_seconds()
+    rps = run()
+    LAST_CPU_US[0] = (cpu_seconds() - c0) / max(rps * seconds, 1) * 1e6
+    return rps
+
+
 def run_seq(fn: Callable[[], Any], seconds: float) -> float:
     for _ in range(20):  # warm the connection pool
         fn()
@@ -177,6 +198,16 @@ def per_call_ns(fn: Callable[[], Any], n: int = 200_000) -> float:
     return best
 
 
+def raw_reqwest(binary: str, url: str, auth: str, seconds: float, concurrency: int,
+                cpu: Dict[Tuple[str, str], float], scenario: str) -> float:
+    """The baseline binary on the same server: its req/s (and CPU per request into ``cpu``)."""
+    out = subprocess.run([binary, url + "?per_page=1", auth, str(seconds), str(concurrency)],
+                         check=True, capture_output=True, text=True).stdout
+    figures = json.loads(out)
+    cpu[(scenario, "raw reqwest (baseline)")] = figures["cpu_us_per_req"]
+    return float(figures["rps"])
+
+
 class DictLockCache:
     """The pure-Python baseline: a dict of (token, expires_at) behind a lock, with a margin."""
 
@@ -198,6 +229,11 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--threads", type=int, default=64)
     ap.add_argument("--inflight", type=int, default=64)
+    triple = os.environ.get("CARGO_BUILD_TARGET", "x86_64-unknown-linux-gnu")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    default_raw = os.path.join(root, "target", triple, "release", "examples", "raw_reqwest")
+    ap.add_argument("--raw", default=default_raw if os.path.exists(default_raw) else None,
+                    help="the raw_reqwest baseline binary (omit to skip the baseline)")
     args = ap.parse_args()
 
     import aiohttp
@@ -223,15 +259,39 @@ def main() -> None:
     headers = {"Authorization": f"Zoho-oauthtoken {token}"}
     url = base + PATH
     results: Dict[str, Dict[str, float]] = {}
+    cpu: Dict[Tuple[str, str], float] = {}
     try:
         # Sequential, one thread.
         session = requests.Session()
         hx = httpx.Client()
-        seq = {
-            "zoho_oauth.Client": run_seq(lambda: client.get(PATH, params=PARAMS), args.seconds),
-            "requests.Session": run_seq(lambda: session.get(url, params=PARAMS, headers=headers), args.seconds),
-            "httpx.Client": run_seq(lambda: hx.get(url, params=PARAMS, headers=headers), args.seconds),
-        }
+        seq: Dict[str, float] = {}
+        for name, fn in [
+            ("zoho_oauth.Client", lambda: client.get(PATH, params=PARAMS)),
+            ("requests.Session", lambda: session.get(url, params=PARAMS, headers=headers)),
+            ("httpx.Client", lambda: hx.get(url, params=PARAMS, headers=headers)),
+        ]:
+            seq[name] = measured(lambda: run_seq(fn, args.seconds), args.seconds)
+            cpu[("sequential", name)] = LAST_CPU_US[0]
+
+        async def async_seq() -> Dict[str, float]:
+            ac = AsyncClient(**kw)
+            out: Dict[str, float] = {}
+            c0 = cpu_seconds()
+            out["zoho_oauth.AsyncClient"] = await run_async(lambda: ac.get(PATH, params=PARAMS), 1, args.seconds)
+            cpu[("sequential", "zoho_oauth.AsyncClient")] = (cpu_seconds() - c0) / (out["zoho_oauth.AsyncClient"] * args.seconds) * 1e6
+            async with aiohttp.ClientSession() as s:
+                async def aio() -> None:
+                    async with s.get(url, params=PARAMS, headers=headers) as r:
+                        await r.read()
+
+                c0 = cpu_seconds()
+                out["aiohttp.ClientSession"] = await run_async(aio, 1, args.seconds)
+                cpu[("sequential", "aiohttp.ClientSession")] = (cpu_seconds() - c0) / (out["aiohttp.ClientSession"] * args.seconds) * 1e6
+            return out
+
+        seq.update(asyncio.run(async_seq()))
+        if args.raw:
+            seq["raw reqwest (baseline)"] = raw_reqwest(args.raw, url, headers["Authorization"], args.seconds, 1, cpu, "sequential")
         results["sequential"] = seq
 
         # N threads, each looping.
@@ -264,7 +324,11 @@ def main() -> None:
                 out["aiohttp.ClientSession"] = await run_async(aio, args.inflight, args.seconds)
             return out
 
-        results[f"asyncio, {args.inflight} in flight"] = asyncio.run(async_all())
+        asy_all = asyncio.run(async_all())
+        if args.raw:
+            asy_all["raw reqwest (baseline)"] = raw_reqwest(args.raw, url, headers["Authorization"], args.seconds,
+                                                            args.inflight, cpu, f"asyncio, {args.inflight} in flight")
+        results[f"asyncio, {args.inflight} in flight"] = asy_all
 
         cache = DictLockCache(token)
         hit = {
@@ -286,7 +350,8 @@ def main() -> None:
     for scenario, figures in results.items():
         print(f"{scenario}:")
         for name, rps in figures.items():
-            print(f"  {name:28s} {rps:10.0f} req/s")
+            c = cpu.get((scenario, name))
+            print(f"  {name:28s} {rps:10.0f} req/s" + (f"  {c:6.0f} µs CPU/req" if c is not None else ""))
     print("\naccess_token() on a cache hit:")
     for name, ns in hit.items():
         print(f"  {name:34s} {ns:8.0f} ns/call")
@@ -300,6 +365,12 @@ def main() -> None:
     print(f"  Client / httpx.Client, {args.threads} threads:         {thr['zoho_oauth.Client'] / thr['httpx.Client']:.2f}")
     print(f"  AsyncClient / aiohttp, {args.inflight} in flight:        {asy['zoho_oauth.AsyncClient'] / asy['aiohttp.ClientSession']:.2f}  (goal >= 1.5)")
     print(f"  AsyncClient / httpx.AsyncClient:            {asy['zoho_oauth.AsyncClient'] / asy['httpx.AsyncClient']:.2f}")
+    print(f"  AsyncClient / aiohttp, sequential:          {seq_r['zoho_oauth.AsyncClient'] / seq_r['aiohttp.ClientSession']:.2f}  (goal >= 1.2)")
+    print(f"  AsyncClient / Client, sequential:           {seq_r['zoho_oauth.AsyncClient'] / seq_r['zoho_oauth.Client']:.2f}  (goal >= 0.8)")
+    if "raw reqwest (baseline)" in seq_r:
+        raw_seq, raw_asy = seq_r["raw reqwest (baseline)"], asy["raw reqwest (baseline)"]
+        print(f"  Client / raw reqwest, sequential:           {seq_r['zoho_oauth.Client'] / raw_seq:.2f}  (goal >= 0.9)")
+        print(f"  AsyncClient / raw reqwest, {args.inflight} in flight:    {asy['zoho_oauth.AsyncClient'] / raw_asy:.2f}  (goal >= 0.6)")
     ratio = hit["zoho_oauth.Client.access_token()"] / hit["dict + lock (pure Python)"]
     print(f"  cache hit, zoho_oauth / dict + lock:        {ratio:.2f}  (goal <= 1)")
 

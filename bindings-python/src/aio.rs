@@ -2,11 +2,15 @@
 //!
 //! A call creates a future on the running loop and spawns its Rust future on
 //! `zoho_oauth::runtime()`. Finished results queue up per event loop; the first one of a batch
-//! asks the loop (once, through `call_soon_threadsafe`) to drain the queue, and the drain converts
-//! every result to Python on the loop's own thread. So a burst of completions costs one GIL
-//! hand-off instead of one per request, runtime workers never wait for the GIL, and nothing binds
-//! to a loop: the loop is the one running when the call is made. Cancelling the asyncio future
-//! aborts the Rust task, which drops its I/O.
+//! wakes the loop once and the loop's own thread drains the queue, converting every result to
+//! Python. On Unix the wake is one byte written to a socket pair whose other end the loop watches
+//! (`loop.add_reader`): the runtime worker that finished the call needs no GIL and no other
+//! thread, so one request costs two thread hand-offs (loop to worker, worker to loop), as a sync
+//! call does. Elsewhere (or if the loop cannot watch a descriptor) the first result of a batch
+//! asks the loop through `call_soon_threadsafe` from the blocking pool. Either way a burst of
+//! completions costs one wake instead of one per request, runtime workers never wait for the
+//! GIL, and nothing binds to a loop: the loop is the one running when the call is made.
+//! Cancelling the asyncio future aborts the Rust task, which drops its I/O.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -30,6 +34,9 @@ struct Done {
 struct Completer {
     event_loop: Py<PyAny>,
     queue: Mutex<Vec<Done>>,
+    /// The writing end of the wake-up socket whose reading end the loop watches (Unix).
+    #[cfg(unix)]
+    wake: Option<std::os::unix::net::UnixStream>,
 }
 
 fn lock(q: &Mutex<Vec<Done>>) -> MutexGuard<'_, Vec<Done>> {
@@ -42,18 +49,53 @@ thread_local! {
     static CURRENT: RefCell<Option<Arc<Completer>>> = const { RefCell::new(None) };
 }
 
-fn completer_for(event_loop: &Bound<'_, PyAny>) -> Arc<Completer> {
+fn completer_for(event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Completer>> {
     CURRENT.with(|cell| {
         let mut current = cell.borrow_mut();
         if let Some(c) = current.as_ref()
             && c.event_loop.as_ptr() == event_loop.as_ptr()
         {
-            return c.clone();
+            return Ok(c.clone());
         }
+        #[cfg(unix)]
+        let c = {
+            let (reader, writer) = wake_pair().unzip();
+            let c = Arc::new(Completer {
+                event_loop: event_loop.clone().unbind(),
+                queue: Mutex::new(Vec::new()),
+                wake: writer,
+            });
+            match reader.map(|r| watch(event_loop, &c, r)) {
+                Some(Ok(())) => c,
+                // The loop cannot watch a descriptor: fall back to call_soon_threadsafe.
+                _ => Arc::new(Completer { event_loop: event_loop.clone().unbind(), queue: Mutex::new(Vec::new()), wake: None }),
+            }
+        };
+        #[cfg(not(unix))]
         let c = Arc::new(Completer { event_loop: event_loop.clone().unbind(), queue: Mutex::new(Vec::new()) });
         *current = Some(c.clone());
-        c
+        Ok(c)
     })
+}
+
+/// A non-blocking socket pair: (reading end, writing end).
+#[cfg(unix)]
+fn wake_pair() -> Option<(std::os::unix::net::UnixStream, std::os::unix::net::UnixStream)> {
+    let (reader, writer) = std::os::unix::net::UnixStream::pair().ok()?;
+    reader.set_nonblocking(true).ok()?;
+    writer.set_nonblocking(true).ok()?;
+    Some((reader, writer))
+}
+
+/// Let `event_loop` watch `reader` with a [`Drain`] of `completer`. The drain owns the reading
+/// end and keeps the completer (and the results queued in it) alive as long as the loop keeps
+/// the registration: `loop.close()` drops both.
+#[cfg(unix)]
+fn watch(event_loop: &Bound<'_, PyAny>, completer: &Arc<Completer>, reader: std::os::unix::net::UnixStream) -> PyResult<()> {
+    use std::os::fd::AsRawFd;
+    let fd = reader.as_raw_fd();
+    let drain = Drain { completer: completer.clone(), reader: Some(reader) };
+    event_loop.call_method1(intern!(event_loop.py(), "add_reader"), (fd, drain)).map(|_| ())
 }
 
 impl Completer {
@@ -65,6 +107,13 @@ impl Completer {
             q.len() == 1
         };
         if first {
+            #[cfg(unix)]
+            if let Some(w) = &self.wake {
+                use std::io::Write as _;
+                // WouldBlock means the socket already holds unread wake-ups: the loop will drain.
+                let _ = (&*w).write(&[1]);
+                return;
+            }
             let me = self.clone();
             // Attaching may wait until the loop's thread yields the GIL: do it on the blocking
             // pool, never on a runtime worker. During interpreter shutdown there is no one left
@@ -76,7 +125,11 @@ impl Completer {
     }
 
     fn schedule(self: &Arc<Self>, py: Python<'_>) {
-        let drain = Drain { completer: self.clone() };
+        let drain = Drain {
+            completer: self.clone(),
+            #[cfg(unix)]
+            reader: None,
+        };
         if self.event_loop.bind(py).call_method1(intern!(py, "call_soon_threadsafe"), (drain,)).is_err() {
             // The loop is closed: nobody can await these futures any more.
             let dropped = std::mem::take(&mut *lock(&self.queue));
@@ -85,15 +138,26 @@ impl Completer {
     }
 }
 
-/// Runs on the loop's thread: completes every queued future that is still pending.
+/// Runs on the loop's thread: completes every queued future that is still pending. As the
+/// loop's reader callback it owns the reading end of the wake-up socket.
 #[pyclass(frozen, module = "zoho_oauth._native")]
 struct Drain {
     completer: Arc<Completer>,
+    #[cfg(unix)]
+    reader: Option<std::os::unix::net::UnixStream>,
 }
 
 #[pymethods]
 impl Drain {
     fn __call__(&self, py: Python<'_>) {
+        #[cfg(unix)]
+        if let Some(r) = &self.reader {
+            use std::io::Read as _;
+            let mut buf = [0u8; 256];
+            // Read every pending wake-up (until WouldBlock) before taking the queue, so a result
+            // pushed after the take always finds a fresh byte and a next drain.
+            while matches!((&*r).read(&mut buf), Ok(n) if n > 0) {}
+        }
         let batch = std::mem::take(&mut *lock(&self.completer.queue));
         for done in batch {
             let fut = done.fut.bind(py);
@@ -136,7 +200,7 @@ where
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
     let py_fut = event_loop.call_method0(intern!(py, "create_future"))?;
-    let completer = completer_for(&event_loop);
+    let completer = completer_for(&event_loop)?;
     let target = py_fut.clone().unbind();
     let handle = zoho_oauth::runtime().spawn(async move {
         let out = fut.await;
