@@ -785,7 +785,7 @@ class Client {
 
 const DATA_CENTERS = Object.freeze(['us', 'eu', 'in', 'au', 'jp', 'cn', 'ca', 'sa', 'uk'])
 
-module.exports = {
+const api = {
   Client,
   OAuthApp,
   TokenSet,
@@ -800,5 +800,6 @@ module.exports = {
   StoreError,
   DATA_CENTERS,
 }
-// `import zoho from 'zoho-oauth'` from TypeScript compiled to CommonJS without esModuleInterop.
-module.exports.default = module.exports
+// `default`: `import zoho from 'zoho-oauth'` from TypeScript compiled to CommonJS without
+// esModuleInterop.
+module.exports = Object.assign(api, { default: api })
