@@ -119,17 +119,16 @@ impl<'a> Fields<'a> {
 /// `Error` with the same properties when `index.js` did not register any (the addon loaded on
 /// its own).
 fn build<'e>(env: &'e Env, f: Fields<'_>) -> Result<Object<'e>> {
-    let registered = CLASSES.with(|c| -> Result<Option<Object<'e>>> {
-        let slot = c.borrow();
-        let Some((owner, classes)) = slot.as_ref() else { return Ok(None) };
-        if *owner != env.raw() {
-            return Ok(None);
-        }
-        let instance = classes.for_family(f.family).borrow_back(env)?.new_instance(f.message.clone())?;
-        Ok(Some(Object::from_raw(env.raw(), instance.raw())))
+    // The constructor is called after the borrow ends: it runs JavaScript.
+    let class = CLASSES.with(|c| match c.borrow().as_ref() {
+        Some((owner, classes)) if *owner == env.raw() => classes.for_family(f.family).borrow_back(env).map(Some),
+        _ => Ok(None),
     })?;
-    let mut obj = match registered {
-        Some(o) => o,
+    let mut obj = match class {
+        Some(class) => {
+            let instance = class.new_instance(f.message)?;
+            Object::from_raw(env.raw(), instance.raw())
+        }
         None => env.create_error(Error::new(Status::GenericFailure, f.message))?,
     };
     obj.set("code", f.code)?;
