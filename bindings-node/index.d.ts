@@ -19,6 +19,7 @@
  * `https://` is accepted, except loopback hosts configured explicitly (tests, the mock).
  */
 
+/// <reference types="node" />
 import type { MockClock } from './testing.js'
 
 /** Zoho data centres by short code. */
@@ -55,6 +56,9 @@ export type ErrorCode =
   | 'config'
   | 'store'
   | 'internal'
+
+/** The group of an error code; it decides the error class (`auth` → `AuthError` ...). */
+export type ErrorFamily = 'auth' | 'rate_limit' | 'api' | 'transport' | 'config' | 'store'
 
 /** One event of the core (refresh started/succeeded/failed, budget left, throttles, retries). */
 export interface LogRecord {
@@ -180,11 +184,18 @@ export interface SignalOption {
   signal?: AbortSignal
 }
 
-/** The one error type: a stable `code`, HTTP status, Zoho's code and message, a hint. */
+/**
+ * The one error type: a stable `code`, HTTP status, Zoho's code and message, a hint. Errors
+ * from the library are built by the Rust core: the message has the same format in every
+ * language, and the class is the one of the code's family.
+ */
 export declare class ZohoError extends Error {
+  /** `family` defaults to the family of `code` (`null` for a code the core does not have). */
   constructor(message: string, details?: Partial<Omit<ZohoError, 'name' | 'message' | 'stack'>> & { cause?: unknown })
   /** Stable machine-readable code. */
   code: ErrorCode
+  /** The group of the code, which decides the class; `null` for `internal`. */
+  family: ErrorFamily | null
   /** HTTP status of the answer, when there was one. */
   status: number | null
   /** Zoho's own error code (`INVALID_TOKEN`, `invalid_code`, `57` ...). */
@@ -234,6 +245,8 @@ export declare class TokenSet {
   readonly idToken: string | null
   /** A redacted summary. */
   toJSON(): Record<string, unknown>
+  /** The accounts server and the expiry, nothing secret. */
+  toString(): string
 }
 
 /** A fully read response of a product API (every status; see `throwForStatus`). */
@@ -255,6 +268,8 @@ export declare class Response {
   buffer(): Buffer
   /** Throws the typed error (Zoho's code parsed) for 4xx/5xx; returns this response otherwise. */
   throwForStatus(): this
+  /** The status and the URL. */
+  toJSON(): { status: number; url: string }
 }
 
 /** An authorization URL and what to keep until the callback arrives. */
@@ -334,6 +349,8 @@ export declare class OAuthApp {
   clientCredentials(scopes: string[], options?: { soid?: string; signal?: AbortSignal }): Promise<TokenSet>
   /** Start the device flow (non-browser clients) at the home DC. */
   startDeviceFlow(options: { scopes: string[]; accessType?: 'offline' | 'online'; prompt?: string; signal?: AbortSignal }): Promise<DeviceAuthorization>
+  /** The client id, DC and accounts server; the secret redacted. */
+  toJSON(): { clientId: string; dc: string; accountsServer: string; clientSecret: string }
 }
 
 /** Rate-limit headers of the last response that carried any. */
@@ -417,6 +434,8 @@ export declare class Client {
    * client and the result is a standard `Response`. Relative URLs resolve as in `request`.
    */
   fetch(input: string | URL | Request, init?: ZohoFetchInit): Promise<globalThis.Response>
+  /** The client id, DC, accounts server and store key (nothing secret). */
+  toJSON(): { clientId: string; dc: string; accountsServer: string; storeKey: string }
 }
 
 declare const _default: {

@@ -12,25 +12,30 @@ const util = require('node:util')
 /** @type {typeof import('./native.js')} (checked against the generated types by `npm run typecheck`) */
 const native = require('./binding.js')
 
-const ERROR_TAG = '\u0001zoho-oauth-error:'
 const inspect = util.inspect.custom
 const REDACTED = '[redacted]'
 
 // ---------------------------------------------------------------------------------------------
-// Errors
+// Errors: the classes live here (so `instanceof` works and users can subclass or construct them);
+// the addon builds every instance itself, from the core error: the class by the code's family,
+// the message in the core's format, and code, family, status, zohoCode, zohoMessage, retryAfter,
+// hint and body as own properties (src/error.rs).
 
 /** The one error type: a stable `code` shared by Rust, Python and Node, plus Zoho's details. */
 class ZohoError extends Error {
-  constructor(message, details = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause })
+  constructor(message, details) {
+    super(message, details?.cause === undefined ? undefined : { cause: details.cause })
     this.name = new.target.name
-    this.code = details.code ?? 'config'
-    this.status = details.status ?? null
-    this.zohoCode = details.zohoCode ?? null
-    this.zohoMessage = details.zohoMessage ?? null
-    this.retryAfter = details.retryAfter ?? null
-    this.hint = details.hint ?? null
-    this.body = details.body ?? null
+    // The addon sets every property right after construction; these serve errors constructed
+    // in JavaScript (the family of their code comes from the core too).
+    this.code = details?.code ?? 'config'
+    this.family = details?.family ?? native.errorFamily(this.code)
+    this.status = details?.status ?? null
+    this.zohoCode = details?.zohoCode ?? null
+    this.zohoMessage = details?.zohoMessage ?? null
+    this.retryAfter = details?.retryAfter ?? null
+    this.hint = details?.hint ?? null
+    this.body = details?.body ?? null
   }
 }
 /** Authorization and token exchange failures. */
@@ -46,31 +51,19 @@ class ConfigError extends ZohoError {}
 /** Token store failures. */
 class StoreError extends ZohoError {}
 
-const FAMILIES = {
-  invalid_code: AuthError,
-  invalid_client: AuthError,
-  invalid_client_secret: AuthError,
-  invalid_redirect_uri: AuthError,
-  access_denied: AuthError,
-  state_mismatch: AuthError,
-  untrusted_accounts_server: AuthError,
-  device_flow_expired: AuthError,
-  token_throttled: RateLimitError,
-  refresh_budget_exhausted: RateLimitError,
-  rate_limited: RateLimitError,
-  unauthorized: ApiError,
-  scope_mismatch: ApiError,
-  api_error: ApiError,
-  timeout: TransportError,
-  transport: TransportError,
-  invalid_response: TransportError,
-  response_too_large: TransportError,
-  config: ConfigError,
-  store: StoreError,
-}
+native.registerErrorClasses({
+  zohoError: ZohoError,
+  authError: AuthError,
+  rateLimitError: RateLimitError,
+  apiError: ApiError,
+  transportError: TransportError,
+  configError: ConfigError,
+  storeError: StoreError,
+})
 
+/** A `config` error for bad input caught here, built like the core's own. */
 function configError(message, hint) {
-  return new ConfigError(`${message} (config); hint: ${hint}`, { code: 'config', hint })
+  return native.configError(message, hint)
 }
 
 function abortError(signal) {
@@ -84,25 +77,14 @@ const NAPI_INPUT_CODES = new Set([
   'NumberExpected', 'BooleanExpected', 'ArrayExpected', 'BigintExpected',
 ])
 
-/** Turn whatever the addon threw into a ZohoError (or the AbortSignal's reason). */
+/**
+ * What a failed call rejects with: the AbortSignal's reason once it fired, a `config` error for
+ * napi's argument checks, and otherwise the error as the addon built it.
+ */
 function convertError(e, signal) {
   if (signal && signal.aborted) return abortError(signal)
-  if (e && typeof e.message === 'string' && e.message.startsWith(ERROR_TAG)) {
-    let p
-    try {
-      p = JSON.parse(e.message.slice(ERROR_TAG.length))
-    } catch {
-      return new ZohoError('zoho-oauth: undecodable error from the native addon', { code: 'internal' })
-    }
-    if (p.code === 'aborted') return abortError(signal)
-    const Cls = FAMILIES[p.code] ?? ZohoError
-    return new Cls(p.message, p)
-  }
   if (e && NAPI_INPUT_CODES.has(e.code)) {
-    return new ConfigError(`invalid argument: ${e.message} (config)`, {
-      code: 'config',
-      hint: 'check the types of the options (see index.d.ts)',
-    })
+    return configError(`invalid argument: ${e.message}`, 'check the types of the options (see index.d.ts)')
   }
   return e
 }
@@ -118,15 +100,12 @@ function callSync(fn) {
 /** Call `start(cancelToken)` (which returns a native Promise) with AbortSignal support. */
 function withSignal(signal, start) {
   if (signal == null) {
-    let p
+    // The addon rejects with finished errors: the Promise is returned as it is.
     try {
-      p = start(null)
+      return start(null)
     } catch (e) {
       return Promise.reject(convertError(e))
     }
-    return p.catch((e) => {
-      throw convertError(e)
-    })
   }
   if (typeof AbortSignal === 'undefined' || !(signal instanceof AbortSignal)) {
     return Promise.reject(configError('signal must be an AbortSignal', 'pass AbortController#signal or AbortSignal.timeout(ms)'))
@@ -384,12 +363,9 @@ class Response {
     try {
       return JSON.parse(t)
     } catch (e) {
-      throw new TransportError(`the response body is not JSON: ${e.message} (invalid_response) [HTTP ${this.status}]`, {
-        code: 'invalid_response',
-        status: this.status,
-        hint: 'check the status first (204 means no content) and the product\'s response format',
-        cause: e,
-      })
+      // The core's invalid_response error (status, hint and the redacted body included).
+      callSync(() => this.#n.checkJson())
+      throw e
     }
   }
   /** The body bytes. */
@@ -807,7 +783,7 @@ class Client {
 
 const DATA_CENTERS = Object.freeze(['us', 'eu', 'in', 'au', 'jp', 'cn', 'ca', 'sa', 'uk'])
 
-module.exports = {
+const api = {
   Client,
   OAuthApp,
   TokenSet,
@@ -822,5 +798,6 @@ module.exports = {
   StoreError,
   DATA_CENTERS,
 }
-// `import zoho from 'zoho-oauth'` from TypeScript compiled to CommonJS without esModuleInterop.
-module.exports.default = module.exports
+// `default`: `import zoho from 'zoho-oauth'` from TypeScript compiled to CommonJS without
+// esModuleInterop.
+module.exports = Object.assign(api, { default: api })

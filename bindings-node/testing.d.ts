@@ -37,11 +37,15 @@ export interface Counters {
   api_calls_total: number
 }
 
-/** The mock's virtual clock (an opaque handle for the `clock` option of `Client`/`OAuthApp`). */
-export declare class MockClock {
+/**
+ * The mock's virtual clock (an opaque handle for the `clock` option of `Client`/`OAuthApp`).
+ * A type only: the value comes from `MockZoho#clock`.
+ */
+declare class MockClock {
   private constructor()
   private readonly __mockClock: never
 }
+export type { MockClock }
 
 export declare class MockZoho {
   constructor(options?: MockZohoOptions)

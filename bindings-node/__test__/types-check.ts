@@ -17,6 +17,7 @@ export const used = [minted.code, base, eu, total, helperClient, helperApp, tooL
 // The main entry point, used as an application would.
 import zoho, {
   Client, OAuthApp, ZohoError, RateLimitError, ConfigError, TokenSet, type Response, type LogRecord, type ErrorCode,
+  type ErrorFamily,
 } from '../index.js'
 
 async function app(): Promise<number> {
@@ -51,10 +52,13 @@ async function app(): Promise<number> {
     if (e instanceof RateLimitError) console.log(e.retryAfter?.toFixed(0))
     if (e instanceof ZohoError) {
       const code: ErrorCode = e.code
-      console.log(code, e.status, e.zohoCode, e.hint)
+      const family: ErrorFamily | null = e.family
+      console.log(code, family, e.status, e.zohoCode, e.hint)
     }
     if (e instanceof ConfigError) console.log(e.message)
   }
+  const own = new RateLimitError('slow down', { code: 'rate_limited', retryAfter: 3 })
+  console.log(own.family, JSON.stringify(client), ts.toString(), r.toJSON().status)
   m.stop()
   void [token, expires, rt, userCode, res, withConsole, zoho.DATA_CENTERS]
   return status

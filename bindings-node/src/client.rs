@@ -365,6 +365,13 @@ impl NativeResponse {
     pub fn check_status(&self) -> Result<()> {
         check(self.inner.clone().error_for_status().map(|_| ()))
     }
+
+    /// Throw the core's `invalid_response` error when the body is not JSON (`index.js` parses
+    /// with `JSON.parse` and calls this only when that failed).
+    #[napi]
+    pub fn check_json(&self) -> Result<()> {
+        check(self.inner.json::<serde_json::Value>().map(|_| ()))
+    }
 }
 
 /// Pages of a CRM list.

@@ -3,12 +3,13 @@
 //!
 //! Every asynchronous method returns a Promise created on the JS thread and settled from the
 //! core's shared tokio runtime (`zoho_oauth::runtime()`), so network I/O and waiting never
-//! happen on the event loop. The JavaScript wrapper (`index.js`) turns rejections into
-//! `ZohoError`s and adds the idiomatic surface (async iterators, `fetch`, `AbortSignal`).
+//! happen on the event loop. Errors leave as the `ZohoError` subclasses `index.js` registers
+//! (`error.rs`); the wrapper adds the idiomatic surface (async iterators, `fetch`, `AbortSignal`).
 
 mod app;
 mod client;
 mod convert;
+mod error;
 mod logger;
 mod mock;
 mod promise;

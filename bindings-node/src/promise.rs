@@ -1,5 +1,4 @@
-//! Promises settled from the core runtime, cancellation tokens for `AbortSignal`, and the
-//! encoding of core errors for the JavaScript wrapper.
+//! Promises settled from the core runtime, and cancellation tokens for `AbortSignal`.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -8,40 +7,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::FutureExt;
 use napi::bindgen_prelude::{Object, ToNapiValue};
-use napi::{Env, Error, Result, Status};
+use napi::{Env, Result};
 use napi_derive::napi;
 use tokio::sync::Notify;
 use tracing::instrument::WithSubscriber;
 
-/// Prefix of an error message that carries a core error as JSON; `index.js` turns it into a
-/// `ZohoError`. The control character keeps it from colliding with any human message.
-pub(crate) const ERROR_TAG: &str = "\u{1}zoho-oauth-error:";
+use crate::error::Failure;
 
-/// A core error as a napi error whose message is the tagged JSON of every field.
-pub(crate) fn zoho_error(e: &zoho_oauth::Error) -> Error {
-    let payload = serde_json::json!({
-        "code": e.code().as_str(),
-        "message": e.to_string(),
-        "status": e.status(),
-        "zohoCode": e.zoho_code(),
-        "zohoMessage": e.zoho_message(),
-        "retryAfter": e.retry_after().map(|d| d.as_secs_f64()),
-        "hint": e.hint(),
-        "body": e.body(),
-    });
-    Error::new(Status::GenericFailure, format!("{ERROR_TAG}{payload}"))
-}
-
-/// An error of this binding that has no core code (cancellation, an internal failure).
-fn binding_error(code: &str, message: &str, hint: &str) -> Error {
-    let payload = serde_json::json!({ "code": code, "message": message, "hint": hint });
-    Error::new(Status::GenericFailure, format!("{ERROR_TAG}{payload}"))
-}
-
-/// Map a core result to a napi result (for synchronous calls).
-pub(crate) fn check<T>(r: zoho_oauth::Result<T>) -> Result<T> {
-    r.map_err(|e| zoho_error(&e))
-}
+// The option conversions import `check` from here, next to `spawn`.
+pub(crate) use crate::error::check;
 
 #[derive(Default)]
 struct CancelState {
@@ -87,8 +61,8 @@ impl CancelToken {
 }
 
 /// Run `fut` on the core runtime and return a Promise settled with `to_js(value)` or rejected
-/// with the error. The future runs under `logger`'s dispatcher (if any) and stops when `cancel`
-/// fires.
+/// with the error (built on the JavaScript thread, only then). The future runs under
+/// `logger`'s dispatcher (if any) and stops when `cancel` fires.
 pub(crate) fn spawn<'e, T, D, F, R>(
     env: &'e Env,
     cancel: Option<&CancelToken>,
@@ -113,16 +87,18 @@ where
             },
             None => Some(guarded.await),
         };
-        match outcome {
-            None => deferred.reject(binding_error("aborted", "the operation was aborted", "the AbortSignal fired")),
-            Some(Err(_)) => deferred.reject(binding_error(
-                "internal",
-                "zoho-oauth panicked while handling the call",
-                "this is a bug; please report it with the steps that led to it",
-            )),
-            Some(Ok(Err(e))) => deferred.reject(zoho_error(&e)),
-            Some(Ok(Ok(v))) => deferred.resolve(move |_env| to_js(v)),
-        }
+        let settled = match outcome {
+            None => Err(Failure::Aborted),
+            Some(Err(_)) => Err(Failure::Panicked),
+            Some(Ok(Err(e))) => Err(Failure::Core(e)),
+            Some(Ok(Ok(v))) => Ok(v),
+        };
+        // One callback on the JavaScript thread either way; a rejection's error object is built
+        // there, from the classes of the environment that made the call.
+        deferred.resolve(move |env| match settled {
+            Ok(v) => to_js(v),
+            Err(f) => Err(f.to_js(&env)),
+        })
     };
     match dispatch {
         Some(d) => drop(zoho_oauth::runtime().spawn(task.with_subscriber(d.clone()))),

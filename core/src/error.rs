@@ -82,7 +82,7 @@ impl ErrorCode {
     }
 
     /// Every code, in the order of DESIGN point 7.
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::InvalidCode,
         ErrorCode::InvalidClient,
         ErrorCode::InvalidClientSecret,
@@ -100,6 +100,7 @@ impl ErrorCode {
         ErrorCode::Timeout,
         ErrorCode::Transport,
         ErrorCode::InvalidResponse,
+        ErrorCode::ResponseTooLarge,
         ErrorCode::Config,
         ErrorCode::Store,
     ];
@@ -152,6 +153,21 @@ pub enum ErrorFamily {
     Config,
     /// Token store failures.
     Store,
+}
+
+impl ErrorFamily {
+    /// The stable string form (`auth`, `rate_limit`, `api`, `transport`, `config`, `store`), for
+    /// bindings that expose the family as a value next to the exception class.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorFamily::Auth => "auth",
+            ErrorFamily::RateLimit => "rate_limit",
+            ErrorFamily::Api => "api",
+            ErrorFamily::Transport => "transport",
+            ErrorFamily::Config => "config",
+            ErrorFamily::Store => "store",
+        }
+    }
 }
 
 /// The crate's error: a stable [`ErrorCode`] plus everything a person needs to act on it.
@@ -423,6 +439,9 @@ mod tests {
             assert_eq!(ErrorCode::from_code(c.as_str()), Some(c));
         }
         assert_eq!(ErrorCode::from_code("nope"), None);
+        let distinct: std::collections::HashSet<_> = ErrorCode::ALL.into_iter().collect();
+        assert_eq!(distinct.len(), ErrorCode::ALL.len());
+        assert_eq!(ErrorCode::from_code("response_too_large"), Some(ErrorCode::ResponseTooLarge));
     }
 
     #[test]
@@ -431,5 +450,7 @@ mod tests {
         assert_eq!(ErrorCode::RefreshBudgetExhausted.family(), ErrorFamily::RateLimit);
         assert_eq!(ErrorCode::ScopeMismatch.family(), ErrorFamily::Api);
         assert_eq!(ErrorCode::Config.as_str(), "config");
+        assert_eq!(ErrorFamily::RateLimit.as_str(), "rate_limit");
+        assert_eq!(ErrorCode::ResponseTooLarge.family().as_str(), "transport");
     }
 }
