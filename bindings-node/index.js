@@ -174,7 +174,7 @@ function num(name, v) {
 
 function int(name, v) {
   if (v === undefined || v === null) return undefined
-  if (!Number.isInteger(v)) throw configError(`${name} must be a whole number, got ${kind(v)}`, `pass ${name} as an integer`)
+  if (!Number.isInteger(v)) throw configError(`${name} must be a whole number, got ${typeof v === 'number' ? v : kind(v)}`, `pass ${name} as an integer`)
   return v
 }
 

@@ -33,7 +33,7 @@ function assertBuilt(e, { code, family, Cls }) {
 test('a synchronous throw is a ConfigError built from the core error', () => {
   assert.throws(() => new Client({ clientId: 'a', refreshToken: 'b', dc: 'mars' }), (e) => {
     assertBuilt(e, { code: 'config', family: 'config', Cls: ConfigError })
-    assert.match(e.message, /^unknown Zoho data centre "mars" \(config\); hint: /)
+    assert.match(e.message, /^dc: unknown Zoho data centre "mars" \(config\); hint: /)
     assert.deepEqual([e.status, e.zohoCode, e.zohoMessage, e.retryAfter, e.body], [null, null, null, null, null])
     return true
   })
@@ -94,7 +94,7 @@ test('bad input caught in JavaScript is a ConfigError built like the core\'s own
     const c = client()
     await assert.rejects(c.paginate('/crm/v8/Leads', { perPage: 1.5 }).next(), (e) => {
       assertBuilt(e, { code: 'config', family: 'config', Cls: ConfigError })
-      assert.equal(e.message, `perPage must be a whole number >= 0 (config); hint: ${e.hint}`)
+      assert.equal(e.message, `perPage must be a whole number, got 1.5 (config); hint: ${e.hint}`)
       return true
     })
   }))
