@@ -3,10 +3,9 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use super::Client;
-use crate::dc::{is_zoho_host, truncate};
+use crate::dc::{DataCenter, is_zoho_host, truncate};
 use crate::error::{Error, ErrorCode, Result};
-use crate::flows::is_loopback;
+use crate::flows::{OAuthApp, is_loopback, normalize_server_url};
 use crate::token::TokenSet;
 
 /// The Zoho product a relative path belongs to; it picks the base URL (DESIGN "Base URL of a
@@ -45,14 +44,14 @@ impl FromStr for Product {
 
 /// Scheme, host and port of an explicitly allowed origin.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Origin {
+struct Origin {
     scheme: String,
     host: String,
     port: u16,
 }
 
 impl Origin {
-    pub(super) fn of(url: &url::Url) -> Option<Origin> {
+    fn of(url: &url::Url) -> Option<Origin> {
         Some(Origin {
             scheme: url.scheme().to_string(),
             host: url.host_str()?.to_ascii_lowercase(),
@@ -60,12 +59,53 @@ impl Origin {
         })
     }
 
-    pub(super) fn parse(s: &str) -> Option<Origin> {
+    fn parse(s: &str) -> Option<Origin> {
         url::Url::parse(s).ok().as_ref().and_then(Origin::of)
     }
 }
 
-impl Client {
+/// The hosts of one client: its DC, an explicit `api_domain` and the origins configured
+/// explicitly. It decides where the access token may go (DESIGN point 6) and where a relative
+/// path points, from configuration alone, so every check happens before any I/O.
+#[derive(Debug)]
+pub(super) struct Hosts {
+    dc: DataCenter,
+    api_domain: Option<String>,
+    explicit: Vec<Origin>,
+}
+
+impl Hosts {
+    /// Validate the configured origins: the explicit `api_domain`, each `allow_host` entry (a
+    /// URL or a bare host, which means `https://`), and every accounts server configured on the
+    /// app (the mock, a proxy).
+    pub(super) fn new(app: &OAuthApp, dc: DataCenter, api_domain: Option<&str>, allowed: &[String]) -> Result<Hosts> {
+        let api_domain = api_domain.map(normalize_server_url).transpose()?;
+        let mut explicit = Vec::new();
+        if let Some(a) = &api_domain {
+            explicit.extend(Origin::parse(a));
+        }
+        for h in allowed {
+            let as_url = if h.contains("://") {
+                normalize_server_url(h)?
+            } else {
+                normalize_server_url(&format!("https://{h}"))?
+            };
+            explicit.extend(Origin::parse(&as_url));
+        }
+        for dc in DataCenter::ALL {
+            let server = app.accounts_server(dc);
+            if app.is_override(&server) {
+                explicit.extend(Origin::parse(&server));
+            }
+        }
+        Ok(Hosts { dc, api_domain, explicit })
+    }
+
+    /// The user's DC.
+    pub(super) fn dc(&self) -> DataCenter {
+        self.dc
+    }
+
     /// Keep a refreshed token only if its `api_domain` is one tokens may be sent to.
     pub(super) fn adopt(&self, mut t: TokenSet) -> Result<Arc<TokenSet>> {
         t.refresh_token = None;
@@ -81,7 +121,9 @@ impl Client {
         Ok(Arc::new(t))
     }
 
-    pub(super) fn api_domain_trusted(&self, d: &str) -> bool {
+    /// True when a token's `api_domain` may receive the token: a Zoho host over https, or an
+    /// origin configured explicitly; never one with credentials.
+    fn api_domain_trusted(&self, d: &str) -> bool {
         let Ok(u) = url::Url::parse(d) else {
             return false;
         };
@@ -92,15 +134,15 @@ impl Client {
         if !u.username().is_empty() || u.password().is_some() {
             return false;
         }
-        (u.scheme() == "https" && is_zoho_host(&origin.host)) || self.inner.explicit.contains(&origin)
+        (u.scheme() == "https" && is_zoho_host(&origin.host)) || self.explicit.contains(&origin)
     }
 
     /// The base URL of a relative path for `product` (DESIGN "Base URL of a relative path").
     pub(super) fn base_for(&self, product: Product, token: &TokenSet) -> String {
-        if let Some(d) = &self.inner.api_domain {
+        if let Some(d) = &self.api_domain {
             return d.clone();
         }
-        let dc = self.inner.dc;
+        let dc = self.dc;
         match product {
             Product::Crm | Product::Books => {
                 token.api_domain.clone().filter(|d| self.api_domain_trusted(d)).unwrap_or_else(|| dc.api_domain())
@@ -119,12 +161,12 @@ impl Client {
         if !url.username().is_empty() || url.password().is_some() {
             return Some(false);
         }
-        if self.inner.explicit.contains(&origin) {
+        if self.explicit.contains(&origin) {
             return Some(true);
         }
         match url.scheme() {
             "https" => {
-                if self.inner.dc.api_hosts().contains(&origin.host) && origin.port == 443 {
+                if self.dc.api_hosts().contains(&origin.host) && origin.port == 443 {
                     Some(true)
                 } else if is_zoho_host(&origin.host) {
                     None
@@ -137,6 +179,8 @@ impl Client {
         }
     }
 
+    /// `Ok` when the access token may be sent to `url`, given the token whose `api_domain` may
+    /// widen the static answer; a config error naming scheme and host otherwise.
     pub(super) fn check_allowed(&self, url: &url::Url, token: Option<&TokenSet>) -> Result<()> {
         let allowed = match self.static_allowed(url) {
             Some(b) => b,
@@ -166,20 +210,14 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dc::DataCenter;
-    use crate::flows::OAuthApp;
 
-    fn client(api_domain: Option<&str>, dc: DataCenter) -> Client {
+    fn client(api_domain: Option<&str>, dc: DataCenter) -> Hosts {
         let app = match OAuthApp::builder("1000.ID").client_secret("s").dc(dc).build() {
             Ok(a) => a,
             Err(e) => panic!("{e}"),
         };
-        let mut b = Client::builder(app, "1000.refresh").token_store(Arc::new(crate::MemoryStore::isolated()));
-        if let Some(d) = api_domain {
-            b = b.api_domain(d);
-        }
-        match b.build() {
-            Ok(c) => c,
+        match Hosts::new(&app, dc, api_domain, &[]) {
+            Ok(h) => h,
             Err(e) => panic!("{e}"),
         }
     }

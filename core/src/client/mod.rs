@@ -17,7 +17,7 @@ pub use reqwest::Method;
 use crate::clock::SharedClock;
 use crate::dc::DataCenter;
 use crate::error::{Error, Result};
-use crate::flows::{OAuthApp, normalize_server_url};
+use crate::flows::OAuthApp;
 use crate::redact::Scrub;
 use crate::response::RateLimits;
 use crate::retry::RetryPolicy;
@@ -25,7 +25,7 @@ use crate::secret::{AccessToken, RefreshToken};
 use crate::store::{StoreKey, TokenStore, open_store};
 use crate::token::TokenSet;
 
-use hosts::Origin;
+use hosts::Hosts;
 pub use hosts::Product;
 pub use refresh::{BACKOFF_CAP, BACKOFF_FIRST, STALE_FLOOR, TOKEN_RETRIES};
 pub use request::RequestBuilder;
@@ -175,28 +175,7 @@ impl ClientBuilder {
             Some(s) => self.app.trusted_accounts_server(s)?,
             None => (self.app.dc(), self.app.home_accounts_server()),
         };
-        let api_domain = match &self.api_domain {
-            Some(u) => Some(normalize_server_url(u)?),
-            None => None,
-        };
-        let mut explicit = Vec::new();
-        if let Some(a) = &api_domain {
-            explicit.extend(Origin::parse(a));
-        }
-        for h in &self.allowed_hosts {
-            let as_url = if h.contains("://") {
-                normalize_server_url(h)?
-            } else {
-                normalize_server_url(&format!("https://{h}"))?
-            };
-            explicit.extend(Origin::parse(&as_url));
-        }
-        for dc in DataCenter::ALL {
-            let server = self.app.accounts_server(dc);
-            if self.app.is_override(&server) {
-                explicit.extend(Origin::parse(&server));
-            }
-        }
+        let hosts = Hosts::new(&self.app, dc, self.api_domain.as_deref(), &self.allowed_hosts)?;
         let store = match (self.store, &self.store_url) {
             (Some(s), _) => s,
             (None, Some(url)) => open_store(url)?,
@@ -215,7 +194,6 @@ impl ClientBuilder {
                 app: self.app,
                 refresh_token: self.refresh_token,
                 accounts_server,
-                dc,
                 key,
                 store,
                 hot: ArcSwapOption::new(hot.clone()),
@@ -225,8 +203,7 @@ impl ClientBuilder {
                 lease_ttl: self.lease_ttl.max(Duration::from_millis(100)),
                 timeout: self.timeout,
                 retry: self.retry,
-                api_domain,
-                explicit,
+                hosts,
                 limiter: self.max_concurrency.map(|n| Arc::new(Semaphore::new(n.max(1)))),
                 max_response_bytes: self.max_response_bytes.max(1),
                 scrub,
@@ -249,7 +226,6 @@ struct Inner {
     app: OAuthApp,
     refresh_token: RefreshToken,
     accounts_server: String,
-    dc: DataCenter,
     key: StoreKey,
     store: Arc<dyn TokenStore>,
     /// The hot cache: lock-free reads (no shared-cache-line writes), so the hit path stays
@@ -264,8 +240,8 @@ struct Inner {
     lease_ttl: Duration,
     timeout: Duration,
     retry: RetryPolicy,
-    api_domain: Option<String>,
-    explicit: Vec<Origin>,
+    /// Where the access token may go and where relative paths point.
+    hosts: Hosts,
     limiter: Option<Arc<Semaphore>>,
     rate_limits: Mutex<RateLimits>,
     pid: u32,
@@ -278,7 +254,7 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("client_id", &self.inner.app.client_id())
-            .field("dc", &self.inner.dc)
+            .field("dc", &self.inner.hosts.dc())
             .field("accounts_server", &self.inner.accounts_server)
             .field("refresh_token", &self.inner.refresh_token)
             .field("store_key", &self.inner.key)
@@ -345,7 +321,7 @@ impl Client {
 
     /// The user's DC.
     pub fn dc(&self) -> DataCenter {
-        self.inner.dc
+        self.inner.hosts.dc()
     }
 
     /// The accounts server refreshes go to.
@@ -404,7 +380,7 @@ impl Client {
     pub fn check_url(&self, url: &str) -> Result<()> {
         let url = parse_url(url)?;
         let token = self.inner.hot.load_full();
-        self.check_allowed(&url, token.as_deref())
+        self.inner.hosts.check_allowed(&url, token.as_deref())
     }
 
     /// The cached token set (refreshed if needed).

@@ -535,7 +535,7 @@ impl Client {
     /// A token arrived: keep it (store under the fence, hot cache), clear any backoff.
     async fn succeeded(&self, t: TokenSet, fence: u64, snap: &Snapshot, spent: usize) -> Result<Arc<TokenSet>> {
         let inner = &self.inner;
-        let t = self.adopt(t)?;
+        let t = self.inner.hosts.adopt(t)?;
         let t = match inner.store.put_fenced(&inner.key, (*t).clone(), fence).await {
             Ok(true) => t,
             Ok(false) => {

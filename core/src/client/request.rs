@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use tracing::{debug, info};
 
@@ -212,23 +212,22 @@ impl RequestBuilder {
         // fetched: it would be refused after, whatever the token says.
         let relative = if absolute {
             let url = parse_url(&self.target)?;
-            if client.static_allowed(&url) == Some(false) {
-                client.check_allowed(&url, None)?;
+            if inner.hosts.static_allowed(&url) == Some(false) {
+                inner.hosts.check_allowed(&url, None)?;
             }
             None
         } else {
             Some(normalize_relative(&self.target)?)
         };
-        let mut headers = reqwest::header::HeaderMap::new();
-        for (k, v) in &self.headers {
-            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
-                Error::config(format!("invalid header name {:?}", truncate(k, 40)), "use a valid HTTP header name")
-            })?;
-            let value = HeaderValue::from_str(v).map_err(|_| {
-                Error::config(format!("invalid value for header {name}"), "header values must be visible ASCII")
-            })?;
-            headers.append(name, value);
-        }
+        let prepared = Prepared {
+            http: inner.app.http(),
+            method: &self.method,
+            query: &self.query,
+            headers: header_map(&self.headers)?,
+            body: self.body.as_ref(),
+            max_body: inner.max_response_bytes,
+            scrub: &inner.scrub,
+        };
         let _permit = match &inner.limiter {
             Some(s) => Some(
                 s.clone()
@@ -251,32 +250,21 @@ impl RequestBuilder {
             let url = match &relative {
                 None => parse_url(&self.target)?,
                 Some(path) => {
-                    let base = client.base_for(self.product, &token);
+                    let base = inner.hosts.base_for(self.product, &token);
                     parse_url(&format!("{}{}", base.trim_end_matches('/'), path))?
                 }
             };
-            client.check_allowed(&url, Some(&token))?;
+            inner.hosts.check_allowed(&url, Some(&token))?;
             let remaining = deadline.saturating_sub(clock.now_ms());
             if remaining <= 0 {
                 return Err(Error::new(ErrorCode::Timeout, "the request's overall deadline passed")
                     .with_hint("raise the deadline in the retry policy"));
             }
             let timeout = per_attempt.min(Duration::from_millis(remaining as u64));
-            let outcome = send_once(
-                inner.app.http(),
-                &self.method,
-                url.clone(),
-                &self.query,
-                &headers,
-                self.body.as_ref(),
-                &token.access_token,
-                timeout,
-                clock.now_ms(),
-                inner.max_response_bytes,
-                &inner.scrub,
-            )
-            .await
-            .map_err(|e| e.scrub(&inner.scrub.with([token.access_token.secret()])));
+            let outcome = prepared
+                .send_once(url.clone(), &token.access_token, timeout, clock.now_ms())
+                .await
+                .map_err(|e| e.scrub(&inner.scrub.with([token.access_token.secret()])));
             match outcome {
                 Ok(resp) => {
                     let limits = resp.rate_limits();
@@ -381,60 +369,91 @@ pub(super) fn parse_url(s: &str) -> Result<url::Url> {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn send_once(
-    http: &reqwest::Client,
-    method: &Method,
-    mut url: url::Url,
-    query: &[(String, String)],
-    headers: &reqwest::header::HeaderMap,
-    body: Option<&Body>,
-    token: &AccessToken,
-    timeout: Duration,
-    now_ms: i64,
+/// The headers of a request, validated before any I/O.
+fn header_map(pairs: &[(String, String)]) -> Result<HeaderMap> {
+    let mut headers = HeaderMap::new();
+    for (k, v) in pairs {
+        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+            Error::config(format!("invalid header name {:?}", truncate(k, 40)), "use a valid HTTP header name")
+        })?;
+        let value = HeaderValue::from_str(v).map_err(|_| {
+            Error::config(format!("invalid value for header {name}"), "header values must be visible ASCII")
+        })?;
+        headers.append(name, value);
+    }
+    Ok(headers)
+}
+
+/// A request checked and resolved once, before its attempts: what every attempt sends the same
+/// way. Each attempt adds the URL (its base may change with a refreshed token's `api_domain`),
+/// the token, the time left and the time it was sent.
+struct Prepared<'a> {
+    http: &'a reqwest::Client,
+    method: &'a Method,
+    query: &'a [(String, String)],
+    headers: HeaderMap,
+    body: Option<&'a Body>,
+    /// Largest response body read.
     max_body: usize,
-    scrub: &Scrub,
-) -> Result<Response> {
-    if !query.is_empty() {
-        let mut q = url.query_pairs_mut();
-        for (k, v) in query {
-            q.append_pair(k, v);
-        }
-    }
-    let shown = {
-        let mut u = url.clone();
-        u.set_fragment(None);
-        u.to_string()
-    };
-    let mut auth = HeaderValue::from_str(&format!("Zoho-oauthtoken {}", token.secret())).map_err(|_| {
-        Error::new(ErrorCode::InvalidResponse, "the access token contains characters not allowed in a header")
-            .with_hint("the token endpoint returned a malformed token; it will be refreshed")
-    })?;
-    auth.set_sensitive(true);
-    let mut req =
-        http.request(method.clone(), url).headers(headers.clone()).header(AUTHORIZATION, auth).timeout(timeout);
-    match body {
-        Some(Body::Json(b)) => req = req.header(reqwest::header::CONTENT_TYPE, "application/json").body(b.clone()),
-        Some(Body::Form(s)) => {
-            req = req.header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(s.clone())
-        }
-        Some(Body::Bytes(b, ct)) => {
-            if let Some(ct) = ct {
-                req = req.header(reqwest::header::CONTENT_TYPE, ct.as_str());
+    /// The identity's secrets, scrubbed from the response's errors.
+    scrub: &'a Scrub,
+}
+
+impl Prepared<'_> {
+    /// One attempt: no retry, no refresh.
+    async fn send_once(
+        &self,
+        mut url: url::Url,
+        token: &AccessToken,
+        timeout: Duration,
+        now_ms: i64,
+    ) -> Result<Response> {
+        let method = self.method;
+        if !self.query.is_empty() {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in self.query {
+                q.append_pair(k, v);
             }
-            req = req.body(b.clone());
         }
-        None => {}
+        let shown = {
+            let mut u = url.clone();
+            u.set_fragment(None);
+            u.to_string()
+        };
+        let mut auth = HeaderValue::from_str(&format!("Zoho-oauthtoken {}", token.secret())).map_err(|_| {
+            Error::new(ErrorCode::InvalidResponse, "the access token contains characters not allowed in a header")
+                .with_hint("the token endpoint returned a malformed token; it will be refreshed")
+        })?;
+        auth.set_sensitive(true);
+        let mut req = self
+            .http
+            .request(method.clone(), url)
+            .headers(self.headers.clone())
+            .header(AUTHORIZATION, auth)
+            .timeout(timeout);
+        match self.body {
+            Some(Body::Json(b)) => req = req.header(reqwest::header::CONTENT_TYPE, "application/json").body(b.clone()),
+            Some(Body::Form(s)) => {
+                req = req.header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(s.clone())
+            }
+            Some(Body::Bytes(b, ct)) => {
+                if let Some(ct) = ct {
+                    req = req.header(reqwest::header::CONTENT_TYPE, ct.as_str());
+                }
+                req = req.body(b.clone());
+            }
+            None => {}
+        }
+        let resp = req.send().await.map_err(|e| Error::from_reqwest(&e, &format!("{method} request")))?;
+        let status = resp.status().as_u16();
+        let headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let bytes = crate::response::read_capped(resp, self.max_body, &format!("{method} request")).await?;
+        Ok(Response::new(status, headers, bytes, shown, now_ms, self.scrub.with([token.secret()])))
     }
-    let resp = req.send().await.map_err(|e| Error::from_reqwest(&e, &format!("{method} request")))?;
-    let status = resp.status().as_u16();
-    let headers: Vec<(String, String)> = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-        .collect();
-    let bytes = crate::response::read_capped(resp, max_body, &format!("{method} request")).await?;
-    Ok(Response::new(status, headers, bytes, shown, now_ms, scrub.with([token.secret()])))
 }
 
 #[cfg(test)]
