@@ -113,6 +113,7 @@
 //! language bindings and the `*_blocking` helpers; it is re-created in a forked child.
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod client;
 pub mod clock;
 pub mod dc;
@@ -128,13 +129,14 @@ pub mod secret;
 pub mod store;
 pub mod token;
 
+pub use app::{ClientType, ExchangeRequest, OAuthApp, OAuthAppBuilder};
 pub use client::{Client, ClientBuilder, Method, Product, RequestBuilder};
 pub use clock::{Clock, SystemClock};
 pub use dc::DataCenter;
 pub use error::{Error, ErrorCode, ErrorFamily, Result};
 pub use flows::{
-    AuthorizationRequest, AuthorizationUrl, Callback, CallbackOptions, ClientType, DeviceAuthorization,
-    DeviceFlowRequest, ExchangeRequest, OAuthApp, OAuthAppBuilder, parse_callback,
+    AuthorizationRequest, AuthorizationUrl, Callback, CallbackOptions, DeviceAuthorization, DeviceFlowRequest,
+    parse_callback,
 };
 pub use paginate::Paginator;
 pub use response::{RateLimits, Response};

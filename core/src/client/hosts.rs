@@ -3,9 +3,9 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
+use crate::app::{OAuthApp, is_loopback, normalize_server_url};
 use crate::dc::{DataCenter, is_zoho_host, truncate};
 use crate::error::{Error, ErrorCode, Result};
-use crate::flows::{OAuthApp, is_loopback, normalize_server_url};
 use crate::token::TokenSet;
 
 /// The Zoho product a relative path belongs to; it picks the base URL (DESIGN "Base URL of a

@@ -14,10 +14,10 @@ use tokio::sync::Semaphore;
 
 pub use reqwest::Method;
 
+use crate::app::OAuthApp;
 use crate::clock::SharedClock;
 use crate::dc::DataCenter;
 use crate::error::{Error, Result};
-use crate::flows::OAuthApp;
 use crate::redact::Scrub;
 use crate::response::RateLimits;
 use crate::retry::RetryPolicy;

@@ -10,7 +10,8 @@ use std::time::Duration;
 use serde_json::Value;
 use tracing::{debug, info};
 
-use super::{OAuthApp, join_scopes};
+use super::join_scopes;
+use crate::app::{OAuthApp, zeroize_form};
 use crate::dc::DataCenter;
 use crate::error::{Error, ErrorCode, Result};
 use crate::secret::DeviceCode;
@@ -184,7 +185,7 @@ impl DeviceAuthorization {
             ("code", self.device_code.secret().to_string()),
         ];
         let (status, body) = self.app.post_form(&server, "/oauth/v3/device/token", &form, "device poll").await?;
-        super::zeroize_form(form);
+        zeroize_form(form);
         let value: Option<Value> = serde_json::from_str(&body).ok();
         let obj = value.as_ref().and_then(Value::as_object);
         if let Some(obj) = obj
