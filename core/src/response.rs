@@ -34,7 +34,7 @@ pub(crate) async fn read_capped(mut resp: reqwest::Response, cap: usize, what: &
         return Err(too_large());
     }
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| Error::from_reqwest(&e, what))? {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| Error::from_reqwest(e, what))? {
         if body.len().saturating_add(chunk.len()) > cap {
             return Err(too_large());
         }
@@ -120,6 +120,7 @@ impl Response {
                 .with_status(self.status)
                 .with_body(&self.text())
                 .with_hint("check the status first (204 means no content) and the product's response format")
+                .with_source(e)
                 .scrub(&self.scrub)
         })
     }

@@ -71,7 +71,8 @@ impl TokenSet {
     /// Any answer without `access_token` becomes a typed error; garbage becomes
     /// `invalid_response`. Never panics.
     pub fn parse(status: u16, body: &str, now_ms: i64, accounts_server: &str) -> Result<TokenSet> {
-        let value: Value = serde_json::from_str(body.trim()).map_err(|_| {
+        // serde_json's syntax errors name a line and column, never the text around them.
+        let value: Value = serde_json::from_str(body.trim()).map_err(|cause| {
             let looks_html = body.trim_start().starts_with('<');
             Error::new(
                 ErrorCode::InvalidResponse,
@@ -86,6 +87,7 @@ impl TokenSet {
             .with_hint(
                 "check the accounts URL (it must be the accounts server of your data centre) and any proxy in between; the call can be retried",
             )
+            .with_source(cause)
         })?;
         let obj = value.as_object().ok_or_else(|| {
             Error::new(ErrorCode::InvalidResponse, "the token endpoint answered JSON that is not an object")

@@ -191,7 +191,7 @@ impl OAuthApp {
         }
         // A failure to connect means nothing was sent; any later failure (a reset or timeout
         // while waiting for the answer) may come after Zoho processed the request.
-        let failure = |e: reqwest::Error| PostFailure { sent: !e.is_connect(), error: Error::from_reqwest(&e, what) };
+        let failure = |e: reqwest::Error| PostFailure { sent: !e.is_connect(), error: Error::from_reqwest(e, what) };
         let resp = req.send().await.map_err(failure)?;
         let status = resp.status().as_u16();
         let retry_after = resp

@@ -444,7 +444,7 @@ impl Prepared<'_> {
             }
             None => {}
         }
-        let resp = req.send().await.map_err(|e| Error::from_reqwest(&e, &format!("{method} request")))?;
+        let resp = req.send().await.map_err(|e| Error::from_reqwest(e, &format!("{method} request")))?;
         let status = resp.status().as_u16();
         let headers: Vec<(String, String)> = resp
             .headers()

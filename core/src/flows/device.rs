@@ -82,11 +82,12 @@ pub(super) async fn start(app: &OAuthApp, req: &DeviceFlowRequest) -> Result<Dev
         form.push(("prompt", p.clone()));
     }
     let (status, body) = app.post_form(&server, "/oauth/v3/device/code", &form, "device code request").await?;
-    let value: Value = serde_json::from_str(&body).map_err(|_| {
+    let value: Value = serde_json::from_str(&body).map_err(|cause| {
         Error::new(ErrorCode::InvalidResponse, "the device code endpoint answered something that is not JSON")
             .with_status(status)
             .with_body(&body)
             .with_hint("check the accounts URL")
+            .with_source(cause)
     })?;
     let obj = value.as_object().ok_or_else(|| {
         Error::new(ErrorCode::InvalidResponse, "the device code endpoint answered JSON that is not an object")
