@@ -80,7 +80,7 @@
 //!   `"Access Denied"` throttle every client sharing the store backs off; after any other failed
 //!   refresh, a shared failure backoff (1 s doubling to 30 s) does the same.
 //! - **Serve what still works**: a failed or refused refresh returns the current token while it
-//!   has more than [`STALE_FLOOR`](client::STALE_FLOOR) to live.
+//!   has more than [`STALE_FLOOR`] to live.
 //! - **401**: a dead-token code (`INVALID_TOKEN`, `INVALID_OAUTH`, `INVALID_OAUTHTOKEN`,
 //!   `AUTHENTICATION_FAILURE`) invalidates the token if it is still the rejected one, refreshes
 //!   once and retries once. Scope errors never refresh.
@@ -113,24 +113,29 @@
 //! language bindings and the `*_blocking` helpers; it is re-created in a forked child.
 #![warn(missing_docs)]
 
-pub mod app;
-pub mod client;
+// Every type a user names is re-exported below; the modules themselves are private, so the
+// crate's surface is this list (and `clock`, whose trait a virtual clock implements).
+mod app;
+mod client;
 pub mod clock;
-pub mod dc;
-pub mod error;
-pub mod flows;
-pub mod paginate;
+mod dc;
+mod error;
+mod flows;
+mod paginate;
 mod proxy;
 mod redact;
-pub mod response;
-pub mod retry;
+mod response;
+mod retry;
 mod runtime;
-pub mod secret;
-pub mod store;
-pub mod token;
+mod secret;
+mod store;
+mod token;
 
-pub use app::{ClientType, ExchangeRequest, OAuthApp, OAuthAppBuilder};
-pub use client::{Client, ClientBuilder, Method, Product, RequestBuilder};
+pub use app::{ClientType, DEFAULT_TOKEN_TIMEOUT, ExchangeRequest, OAuthApp, OAuthAppBuilder};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_LEASE_TTL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REFRESH_BUDGET,
+    DEFAULT_REFRESH_MARGIN, DEFAULT_TIMEOUT, Method, Product, RequestBuilder, STALE_FLOOR,
+};
 pub use clock::{Clock, SystemClock};
 pub use dc::DataCenter;
 pub use error::{Error, ErrorCode, ErrorFamily, Result};
@@ -139,7 +144,7 @@ pub use flows::{
     parse_callback,
 };
 pub use paginate::Paginator;
-pub use response::{RateLimits, Response};
+pub use response::{RateLimits, Response, is_dead_token_response};
 pub use retry::RetryPolicy;
 pub use runtime::{block_on, runtime};
 pub use secret::{AccessToken, ClientSecret, DeviceCode, GrantCode, PkceVerifier, RefreshToken};
@@ -148,3 +153,10 @@ pub use store::{
     TokenStore, import_zoho_sdk_csv, open_store,
 };
 pub use token::TokenSet;
+
+/// The parsers of product error bodies, for the fuzz targets and property tests only: not part
+/// of the API, and not covered by semver.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::response::{envelope, parse_api_error};
+}

@@ -12,7 +12,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::secret::{AccessToken, RefreshToken};
 
 /// Default lifetime when a token response has no `expires_in` (Zoho's tokens live one hour).
-pub const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(3600);
+pub(crate) const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(3600);
 
 /// Zoho's throttle window after "Access Denied": the rest of a 10-minute window.
 pub(crate) const THROTTLE_WINDOW: Duration = Duration::from_secs(600);
@@ -20,7 +20,7 @@ pub(crate) const THROTTLE_WINDOW: Duration = Duration::from_secs(600);
 /// The longest token lifetime accepted from a token endpoint (after the legacy milliseconds
 /// conversion). Zoho's tokens live one hour; anything beyond a day is a broken or hostile answer
 /// that would otherwise pin a token in every cache until the year 292 million.
-pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// The tokens one grant yields, with everything needed to use and refresh them.
 #[derive(Clone, PartialEq)]

@@ -20,7 +20,7 @@ use crate::redact::Scrub;
 use crate::secret::ClientSecret;
 
 /// Largest token-endpoint answer read: Zoho's are a few hundred bytes.
-pub const MAX_TOKEN_RESPONSE_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_TOKEN_RESPONSE_BYTES: usize = 1024 * 1024;
 
 /// Default timeout of one token-endpoint request.
 pub const DEFAULT_TOKEN_TIMEOUT: Duration = Duration::from_secs(30);

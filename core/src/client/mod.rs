@@ -27,7 +27,7 @@ use crate::token::TokenSet;
 
 use hosts::Hosts;
 pub use hosts::Product;
-pub use refresh::{BACKOFF_CAP, BACKOFF_FIRST, STALE_FLOOR, TOKEN_RETRIES};
+pub use refresh::STALE_FLOOR;
 pub use request::RequestBuilder;
 use request::parse_url;
 

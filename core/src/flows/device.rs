@@ -18,7 +18,7 @@ use crate::secret::DeviceCode;
 use crate::token::{TokenSet, num_field, token_error};
 
 /// Zoho's documented polling rule: at most one poll per 30 seconds.
-pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(30);
+pub(crate) const MIN_POLL_INTERVAL: Duration = Duration::from_secs(30);
 /// Extra wait added after a `slow_down` answer.
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(30);
 
