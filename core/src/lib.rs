@@ -148,10 +148,13 @@ pub use response::{RateLimits, Response, is_dead_token_response};
 pub use retry::RetryPolicy;
 pub use runtime::{block_on, runtime};
 pub use secret::{AccessToken, ClientSecret, DeviceCode, GrantCode, PkceVerifier, RefreshToken};
+#[cfg(feature = "redis")]
+pub use store::RedisStore;
 pub use store::{
-    Backoff, FailureSummary, FileStore, MemoryStore, RedisStore, SdkToken, Snapshot, StoreKey, StoredIdentity,
-    TokenStore, import_zoho_sdk_csv, open_store,
+    Backoff, FailureSummary, FileStore, MemoryStore, Snapshot, StoreKey, StoredIdentity, TokenStore, open_store,
 };
+#[cfg(feature = "csv")]
+pub use store::{SdkToken, import_zoho_sdk_csv};
 pub use token::TokenSet;
 
 /// The parsers of product error bodies, for the fuzz targets and property tests only: not part
