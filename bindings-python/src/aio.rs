@@ -68,7 +68,11 @@ fn completer_for(event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Completer>> {
             match reader.map(|r| watch(event_loop, &c, r)) {
                 Some(Ok(())) => c,
                 // The loop cannot watch a descriptor: fall back to call_soon_threadsafe.
-                _ => Arc::new(Completer { event_loop: event_loop.clone().unbind(), queue: Mutex::new(Vec::new()), wake: None }),
+                _ => Arc::new(Completer {
+                    event_loop: event_loop.clone().unbind(),
+                    queue: Mutex::new(Vec::new()),
+                    wake: None,
+                }),
             }
         };
         #[cfg(not(unix))]
@@ -91,7 +95,11 @@ fn wake_pair() -> Option<(std::os::unix::net::UnixStream, std::os::unix::net::Un
 /// end and keeps the completer (and the results queued in it) alive as long as the loop keeps
 /// the registration: `loop.close()` drops both.
 #[cfg(unix)]
-fn watch(event_loop: &Bound<'_, PyAny>, completer: &Arc<Completer>, reader: std::os::unix::net::UnixStream) -> PyResult<()> {
+fn watch(
+    event_loop: &Bound<'_, PyAny>,
+    completer: &Arc<Completer>,
+    reader: std::os::unix::net::UnixStream,
+) -> PyResult<()> {
     use std::os::fd::AsRawFd;
     let fd = reader.as_raw_fd();
     let drain = Drain { completer: completer.clone(), reader: Some(reader) };

@@ -19,11 +19,7 @@ mod runtime;
 /// case where the HTTP adapters refresh and resend. Scope errors never qualify.
 #[pyfunction]
 fn is_dead_token_response(status: u16, body: &[u8]) -> bool {
-    if status != 401 {
-        return false;
-    }
-    let (code, _) = zoho_oauth::response::envelope(&String::from_utf8_lossy(body));
-    code.is_some_and(|c| zoho_oauth::response::DEAD_TOKEN_CODES.contains(&c.as_str()))
+    zoho_oauth::is_dead_token_response(status, body)
 }
 
 /// Native part of the `zoho_oauth` package. Import `zoho_oauth`, not this module.

@@ -34,7 +34,7 @@ impl Clock for SystemClock {
 
 /// A shared clock handle.
 #[derive(Clone)]
-pub struct SharedClock(pub Arc<dyn Clock>);
+pub(crate) struct SharedClock(pub(crate) Arc<dyn Clock>);
 
 impl SharedClock {
     /// Current time, Unix ms.

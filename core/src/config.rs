@@ -30,11 +30,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::app::{ClientType, OAuthApp, OAuthAppBuilder};
 use crate::client::{Client, ClientBuilder, Method, Product, RequestBuilder};
 use crate::clock::Clock;
 use crate::dc::DataCenter;
 use crate::error::{Error, Result};
-use crate::flows::{ClientType, OAuthApp, OAuthAppBuilder};
 use crate::token::TokenSet;
 
 /// How option names are spelled in error messages, so a message names the option as the

@@ -180,7 +180,7 @@ impl FromStr for DataCenter {
 
 /// True when `host` belongs to one of Zoho's domains (any DC): the test used before a token's
 /// `api_domain` from a token response is trusted.
-pub fn is_zoho_host(host: &str) -> bool {
+pub(crate) fn is_zoho_host(host: &str) -> bool {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     let mut domains: Vec<String> = Vec::new();
     for dc in DataCenter::ALL {

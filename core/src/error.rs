@@ -3,7 +3,9 @@
 //! Bindings map [`ErrorCode`] to their exception classes (see DESIGN "Which class"), so the codes
 //! and their spelling are part of the public contract and never change.
 
+use std::error::Error as StdError;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::redact::{Scrub, sanitize_body};
@@ -187,6 +189,57 @@ struct Inner {
     retry_after: Option<Duration>,
     hint: Option<String>,
     body: Option<String>,
+    source: Option<Source>,
+}
+
+/// The underlying cause of an [`Error`] (a reqwest, I/O, Redis or serde error), kept for
+/// [`std::error::Error::source`]. Shared, so that errors stay cheap to clone.
+#[derive(Clone)]
+struct Source(Arc<dyn StdError + Send + Sync + 'static>);
+
+impl PartialEq for Source {
+    /// Two causes are equal when they read the same, level by level.
+    fn eq(&self, other: &Self) -> bool {
+        chain_texts(&*self.0) == chain_texts(&*other.0)
+    }
+}
+
+/// Display and Debug of every level of a cause chain, outermost first.
+fn chain_texts(top: &(dyn StdError + 'static)) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut next = Some(top);
+    while let Some(e) = next {
+        out.push((e.to_string(), format!("{e:?}")));
+        next = e.source();
+    }
+    out
+}
+
+/// A cause chain rewritten as text with the identity's secrets removed: what is left of a
+/// source that carried a secret (a server can echo one into anything it sends back).
+#[derive(Debug)]
+struct Scrubbed {
+    message: String,
+    source: Option<Box<Scrubbed>>,
+}
+
+impl Scrubbed {
+    fn new(levels: &[(String, String)], scrub: &Scrub) -> Option<Box<Scrubbed>> {
+        let ((display, _), rest) = levels.split_first()?;
+        Some(Box::new(Scrubbed { message: scrub.apply(display), source: Scrubbed::new(rest, scrub) }))
+    }
+}
+
+impl fmt::Display for Scrubbed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for Scrubbed {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source.as_deref().map(|s| s as &(dyn StdError + 'static))
+    }
 }
 
 impl fmt::Debug for Error {
@@ -220,6 +273,7 @@ impl Error {
             retry_after: None,
             hint: None,
             body: None,
+            source: None,
         }))
     }
 
@@ -266,6 +320,14 @@ impl Error {
         self
     }
 
+    /// Keep the underlying error as this error's [`source`](std::error::Error::source). Only
+    /// for causes whose text names no credential: [`scrub`](Error::scrub) rewrites a chain
+    /// that contains one of the identity's secrets.
+    pub(crate) fn with_source(mut self, cause: impl StdError + Send + Sync + 'static) -> Self {
+        self.0.source = Some(Source(Arc::new(cause)));
+        self
+    }
+
     /// Remove the identity's own secret values from everything this error carries (a server
     /// may echo them anywhere: an HTML page, `error_description`, a header copied into a
     /// message).
@@ -278,6 +340,15 @@ impl Error {
         for field in [&mut e.zoho_code, &mut e.zoho_message, &mut e.hint, &mut e.body] {
             if let Some(v) = field.as_mut() {
                 *v = scrub.apply(v);
+            }
+        }
+        // The cause is kept as it is unless some level of it shows a secret; then it is
+        // replaced by its scrubbed text, level by level.
+        if let Some(Source(cause)) = &e.source {
+            let levels = chain_texts(&**cause);
+            if levels.iter().any(|(d, g)| scrub.apply(d) != *d || scrub.apply(g) != *g) {
+                e.source =
+                    Scrubbed::new(&levels, scrub).map(|s| Source(Arc::from(s as Box<dyn StdError + Send + Sync>)));
             }
         }
         self
@@ -341,8 +412,13 @@ impl Error {
 
     /// Map a reqwest failure to `timeout` or `transport`, naming the scheme, host and port it
     /// tried but not the path or query (they may carry what the caller did not mean to
-    /// publish), and without any header.
-    pub(crate) fn from_reqwest(err: &reqwest::Error, what: &str) -> Self {
+    /// publish), and without any header. The reqwest error becomes the source, without its URL
+    /// for the same reason.
+    pub(crate) fn from_reqwest(err: reqwest::Error, what: &str) -> Self {
+        Error::describe_reqwest(&err, what).with_source(err.without_url())
+    }
+
+    fn describe_reqwest(err: &reqwest::Error, what: &str) -> Self {
         let what = match err.url() {
             Some(u) => format!(
                 "{what} to {}://{}:{}",
@@ -400,7 +476,13 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl StdError for Error {
+    /// The underlying reqwest, I/O, Redis or serde error, when there is one (scrubbed of the
+    /// identity's secrets like the rest of the error).
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source.as_ref().map(|Source(s)| &**s as &(dyn StdError + 'static))
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -442,6 +524,29 @@ mod tests {
         let distinct: std::collections::HashSet<_> = ErrorCode::ALL.into_iter().collect();
         assert_eq!(distinct.len(), ErrorCode::ALL.len());
         assert_eq!(ErrorCode::from_code("response_too_large"), Some(ErrorCode::ResponseTooLarge));
+    }
+
+    #[test]
+    fn a_source_that_shows_a_secret_is_scrubbed_level_by_level() {
+        let io = std::io::Error::other("peer echoed 1000.refresh.secret.value");
+        let e = Error::new(ErrorCode::Transport, "failed").with_source(io);
+        assert!(StdError::source(&e).is_some_and(|s| s.to_string().contains("1000.refresh.secret.value")));
+        let e = e.scrub(&Scrub::new(["1000.refresh.secret.value"]));
+        let mut level = StdError::source(&e);
+        let mut seen = 0;
+        while let Some(s) = level {
+            assert!(!format!("{s} {s:?}").contains("1000.refresh.secret.value"), "{s:?}");
+            assert!(s.to_string().contains("peer echoed [redacted]"), "{s}");
+            seen += 1;
+            level = s.source();
+        }
+        assert_eq!(seen, 1);
+        // A cause without a secret is kept as it is (downcastable).
+        let e = Error::new(ErrorCode::Store, "x")
+            .with_source(std::io::Error::other("disk full"))
+            .scrub(&Scrub::new(["1000.refresh.secret.value"]));
+        assert!(StdError::source(&e).is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some()));
+        assert_eq!(e.to_string(), "x (store)", "Display does not change with a source");
     }
 
     #[test]

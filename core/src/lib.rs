@@ -80,7 +80,7 @@
 //!   `"Access Denied"` throttle every client sharing the store backs off; after any other failed
 //!   refresh, a shared failure backoff (1 s doubling to 30 s) does the same.
 //! - **Serve what still works**: a failed or refused refresh returns the current token while it
-//!   has more than [`STALE_FLOOR`](client::STALE_FLOOR) to live.
+//!   has more than [`STALE_FLOOR`] to live.
 //! - **401**: a dead-token code (`INVALID_TOKEN`, `INVALID_OAUTH`, `INVALID_OAUTHTOKEN`,
 //!   `AUTHENTICATION_FAILURE`) invalidates the token if it is still the rejected one, refreshes
 //!   once and retries once. Scope errors never refresh.
@@ -113,40 +113,59 @@
 //! language bindings and the `*_blocking` helpers; it is re-created in a forked child.
 #![warn(missing_docs)]
 
-pub mod client;
+// Every type a user names is re-exported below; the modules themselves are private, so the
+// crate's surface is this list, plus three modules: `clock` (whose trait a virtual clock
+// implements), `config` (options as plain values, for bindings and command lines) and `log`
+// (the core's events as redacted records, for logging bridges).
+mod app;
+mod client;
 pub mod clock;
 pub mod config;
-pub mod dc;
-pub mod error;
-pub mod flows;
+mod dc;
+mod error;
+mod flows;
 pub mod log;
-pub mod paginate;
+mod paginate;
 mod proxy;
 mod redact;
-pub mod response;
-pub mod retry;
+mod response;
+mod retry;
 mod runtime;
-pub mod secret;
-pub mod store;
-pub mod token;
+mod secret;
+mod store;
+mod token;
 
-pub use client::{Client, ClientBuilder, Method, Product, RequestBuilder};
+pub use app::{ClientType, DEFAULT_TOKEN_TIMEOUT, ExchangeRequest, OAuthApp, OAuthAppBuilder};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_LEASE_TTL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REFRESH_BUDGET,
+    DEFAULT_REFRESH_MARGIN, DEFAULT_TIMEOUT, Method, Product, RequestBuilder, STALE_FLOOR,
+};
 pub use clock::{Clock, SystemClock};
 pub use config::{AppConfig, Body, ClientConfig, RequestConfig};
 pub use dc::DataCenter;
 pub use error::{Error, ErrorCode, ErrorFamily, Result};
 pub use flows::{
-    AuthorizationRequest, AuthorizationUrl, Callback, CallbackOptions, ClientType, DeviceAuthorization,
-    DeviceFlowRequest, ExchangeRequest, OAuthApp, OAuthAppBuilder, parse_callback,
+    AuthorizationRequest, AuthorizationUrl, Callback, CallbackOptions, DeviceAuthorization, DeviceFlowRequest,
+    parse_callback,
 };
 pub use paginate::Paginator;
 pub use redact::masked_url;
-pub use response::{RateLimits, Response};
+pub use response::{RateLimits, Response, is_dead_token_response};
 pub use retry::RetryPolicy;
 pub use runtime::{block_on, runtime};
 pub use secret::{AccessToken, ClientSecret, DeviceCode, GrantCode, PkceVerifier, RefreshToken};
+#[cfg(feature = "redis")]
+pub use store::RedisStore;
 pub use store::{
-    Backoff, FailureSummary, FileStore, MemoryStore, RedisStore, SdkToken, Snapshot, StoreKey, StoredIdentity,
-    TokenStore, import_zoho_sdk_csv, open_store,
+    Backoff, FailureSummary, FileStore, MemoryStore, Snapshot, StoreKey, StoredIdentity, TokenStore, open_store,
 };
+#[cfg(feature = "csv")]
+pub use store::{SdkToken, import_zoho_sdk_csv};
 pub use token::TokenSet;
+
+/// The parsers of product error bodies, for the fuzz targets and property tests only: not part
+/// of the API, and not covered by semver.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::response::{envelope, parse_api_error};
+}

@@ -11,7 +11,7 @@ use crate::client::{Client, Product};
 use crate::error::{Error, ErrorCode, Result};
 
 /// Records reachable with `page` before Zoho requires `page_token`.
-pub const PAGE_LIMIT_RECORDS: u64 = 2000;
+pub(crate) const PAGE_LIMIT_RECORDS: u64 = 2000;
 
 /// Iterates over the records of a CRM list, page by page.
 #[derive(Debug)]

@@ -14,11 +14,11 @@ use crate::redact::Scrub;
 use crate::retry::parse_retry_after;
 
 /// CRM/Desk/Mail codes meaning the access token is dead: refresh once and retry once.
-pub const DEAD_TOKEN_CODES: [&str; 4] =
+pub(crate) const DEAD_TOKEN_CODES: [&str; 4] =
     ["INVALID_TOKEN", "INVALID_OAUTH", "INVALID_OAUTHTOKEN", "AUTHENTICATION_FAILURE"];
 
 /// Codes meaning the token lacks a scope: a refresh will not help.
-pub const SCOPE_CODES: [&str; 2] = ["OAUTH_SCOPE_MISMATCH", "SCOPE_MISMATCH"];
+pub(crate) const SCOPE_CODES: [&str; 2] = ["OAUTH_SCOPE_MISMATCH", "SCOPE_MISMATCH"];
 
 /// Read a body in chunks, stopping with `response_too_large` as soon as it would pass `cap`
 /// bytes (a declared `Content-Length` over the cap fails before reading anything), so a hostile
@@ -34,7 +34,7 @@ pub(crate) async fn read_capped(mut resp: reqwest::Response, cap: usize, what: &
         return Err(too_large());
     }
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| Error::from_reqwest(&e, what))? {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| Error::from_reqwest(e, what))? {
         if body.len().saturating_add(chunk.len()) > cap {
             return Err(too_large());
         }
@@ -120,6 +120,7 @@ impl Response {
                 .with_status(self.status)
                 .with_body(&self.text())
                 .with_hint("check the status first (204 means no content) and the product's response format")
+                .with_source(e)
                 .scrub(&self.scrub)
         })
     }
@@ -151,6 +152,14 @@ impl Response {
     pub(crate) fn zoho_code(&self) -> Option<String> {
         envelope(&self.text()).0
     }
+}
+
+/// True when an answer is a 401 whose Zoho code means the access token is dead
+/// (`INVALID_TOKEN`, `INVALID_OAUTH`, `INVALID_OAUTHTOKEN`, `AUTHENTICATION_FAILURE`): the one
+/// case where the client refreshes and sends again; scope errors never qualify. For adapters
+/// that send requests through another HTTP library (with [`Client::check_url`](crate::Client::check_url)).
+pub fn is_dead_token_response(status: u16, body: &[u8]) -> bool {
+    status == 401 && envelope(&String::from_utf8_lossy(body)).0.is_some_and(|c| DEAD_TOKEN_CODES.contains(&c.as_str()))
 }
 
 /// Read Zoho's error code and message from a body, whichever product's envelope it is:
@@ -250,6 +259,16 @@ pub fn parse_api_error(status: u16, body: &str, retry_after: Option<Duration>) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dead_token_answers() {
+        let body = |code: &str| format!(r#"{{"code":"{code}","details":{{}},"message":"x","status":"error"}}"#);
+        assert!(is_dead_token_response(401, body("INVALID_OAUTHTOKEN").as_bytes()));
+        assert!(is_dead_token_response(401, br#"{"errorCode":"INVALID_OAUTH"}"#));
+        assert!(!is_dead_token_response(401, body("OAUTH_SCOPE_MISMATCH").as_bytes()), "scope errors never refresh");
+        assert!(!is_dead_token_response(200, body("INVALID_TOKEN").as_bytes()));
+        assert!(!is_dead_token_response(401, b"<html>nope</html>"));
+    }
 
     #[test]
     fn envelopes() {

@@ -52,13 +52,13 @@ impl RetryPolicy {
 }
 
 /// Methods that may be repeated without changing the result (RFC 9110).
-pub fn is_idempotent(method: &reqwest::Method) -> bool {
+pub(crate) fn is_idempotent(method: &reqwest::Method) -> bool {
     matches!(method.as_str(), "GET" | "HEAD" | "PUT" | "DELETE" | "OPTIONS" | "TRACE")
 }
 
 /// What a response status means for retrying.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StatusClass {
+pub(crate) enum StatusClass {
     /// 429: retry any method.
     RateLimited,
     /// 500, 502, 503, 504: retry idempotent methods (or when opted in).
@@ -68,7 +68,7 @@ pub enum StatusClass {
 }
 
 /// Classify a status for retrying.
-pub fn classify(status: u16) -> StatusClass {
+pub(crate) fn classify(status: u16) -> StatusClass {
     match status {
         429 => StatusClass::RateLimited,
         500 | 502 | 503 | 504 => StatusClass::ServerError,
@@ -78,7 +78,7 @@ pub fn classify(status: u16) -> StatusClass {
 
 /// Parse a `Retry-After` value: delay-seconds or an HTTP date (relative to `now_ms`).
 /// Dates in the past give zero. Garbage gives `None`.
-pub fn parse_retry_after(value: &str, now_ms: i64) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now_ms: i64) -> Option<Duration> {
     let v = value.trim();
     if v.is_empty() {
         return None;

@@ -12,7 +12,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::secret::{AccessToken, RefreshToken};
 
 /// Default lifetime when a token response has no `expires_in` (Zoho's tokens live one hour).
-pub const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(3600);
+pub(crate) const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(3600);
 
 /// Zoho's throttle window after "Access Denied": the rest of a 10-minute window.
 pub(crate) const THROTTLE_WINDOW: Duration = Duration::from_secs(600);
@@ -20,7 +20,7 @@ pub(crate) const THROTTLE_WINDOW: Duration = Duration::from_secs(600);
 /// The longest token lifetime accepted from a token endpoint (after the legacy milliseconds
 /// conversion). Zoho's tokens live one hour; anything beyond a day is a broken or hostile answer
 /// that would otherwise pin a token in every cache until the year 292 million.
-pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// The tokens one grant yields, with everything needed to use and refresh them.
 #[derive(Clone, PartialEq)]
@@ -71,7 +71,8 @@ impl TokenSet {
     /// Any answer without `access_token` becomes a typed error; garbage becomes
     /// `invalid_response`. Never panics.
     pub fn parse(status: u16, body: &str, now_ms: i64, accounts_server: &str) -> Result<TokenSet> {
-        let value: Value = serde_json::from_str(body.trim()).map_err(|_| {
+        // serde_json's syntax errors name a line and column, never the text around them.
+        let value: Value = serde_json::from_str(body.trim()).map_err(|cause| {
             let looks_html = body.trim_start().starts_with('<');
             Error::new(
                 ErrorCode::InvalidResponse,
@@ -86,6 +87,7 @@ impl TokenSet {
             .with_hint(
                 "check the accounts URL (it must be the accounts server of your data centre) and any proxy in between; the call can be retried",
             )
+            .with_source(cause)
         })?;
         let obj = value.as_object().ok_or_else(|| {
             Error::new(ErrorCode::InvalidResponse, "the token endpoint answered JSON that is not an object")

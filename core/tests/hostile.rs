@@ -212,3 +212,71 @@ async fn transport_errors_name_scheme_host_and_port_but_not_the_path() {
     assert!(err.message().contains(&format!("http://{dead}")), "{err}");
     assert!(!err.message().contains("/oauth"), "{err}");
 }
+
+/// Display and Debug of every level of an error's `source()` chain, outermost first.
+fn source_chain(e: &zoho_oauth::Error) -> Vec<String> {
+    let mut levels = Vec::new();
+    let mut next = std::error::Error::source(e);
+    while let Some(s) = next {
+        levels.push(format!("{s} {s:?}"));
+        next = s.source();
+    }
+    levels
+}
+
+fn assert_chain_clean(e: &zoho_oauth::Error, also: &[&str]) -> usize {
+    let levels = source_chain(e);
+    for level in &levels {
+        for s in [SECRET, REFRESH, ACCESS].iter().chain(also) {
+            assert!(!level.contains(s), "{s:?} leaked into the source chain: {level}");
+        }
+    }
+    levels.len()
+}
+
+#[tokio::test]
+async fn source_chains_keep_the_cause_and_no_secret() {
+    // Failed refreshes whose answers echo the secrets: an HTML page and JSON cut short. The
+    // parse error is kept as the source; nothing of it shows a secret.
+    for body in [
+        format!("<html>refresh {REFRESH} secret {SECRET}</html>"),
+        format!(r#"{{"error":"invalid_client","error_description":"you sent {REFRESH} and {SECRET}"#),
+    ] {
+        let server = Hostile::start(move |_| Reply::Full(200, vec![], body.clone())).await;
+        let err = client(&server, None, |b| b).access_token().await.expect_err("not a token");
+        assert_eq!(err.code(), ErrorCode::InvalidResponse, "{err}");
+        assert_no_secret(&err);
+        assert!(assert_chain_clean(&err, &[]) >= 1, "the parse error is the source: {err:?}");
+    }
+
+    // Nothing listens: the refresh's transport error keeps reqwest's chain down to the I/O
+    // error; an API request's keeps no path or query (reqwest's own text would show its URL).
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port");
+    let app =
+        OAuthApp::builder("1000.ID").client_secret(SECRET).accounts_url(format!("http://{dead}")).build().expect("app");
+    let refresh = Client::builder(app, REFRESH).token_store(Arc::new(MemoryStore::isolated())).max_retries(0);
+    let err = refresh.build().expect("client").access_token().await.expect_err("nothing listens");
+    assert_eq!(err.code(), ErrorCode::Transport, "{err}");
+    assert!(assert_chain_clean(&err, &["/oauth"]) >= 2, "reqwest and its cause: {:?}", source_chain(&err));
+    assert!(source_chain(&err).iter().any(|l| l.to_ascii_lowercase().contains("refused")), "{:?}", source_chain(&err));
+
+    let tokens = Hostile::start(|_| Reply::json(200, &token_body(""))).await;
+    let c = client(&tokens, Some(format!("http://{dead}")), |b| b);
+    let err = c.get("/crm/v8/private-path?q=private-query").send().await.expect_err("nothing listens");
+    assert!(assert_chain_clean(&err, &["private-path", "private-query"]) >= 1, "{err:?}");
+
+    // An API answer echoing the access token where a number was expected: serde's message
+    // quotes the value, so the kept source is rewritten without it.
+    let echo = Hostile::start(|r| {
+        if r.target.starts_with("/oauth") {
+            Reply::json(200, &token_body(""))
+        } else {
+            Reply::json(200, &format!(r#""{ACCESS}""#))
+        }
+    })
+    .await;
+    let resp = client(&echo, None, |b| b).get("/crm/v8/Leads").send().await.expect("answer");
+    let err = resp.json::<u64>().expect_err("a string, not a number");
+    assert_no_secret(&err);
+    assert!(assert_chain_clean(&err, &[]) >= 1, "the serde error is the source: {err:?}");
+}

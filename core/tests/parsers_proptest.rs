@@ -2,7 +2,7 @@
 //! arbitrary input and always answer with a value or a typed error.
 
 use proptest::prelude::*;
-use zoho_oauth::response::{envelope, parse_api_error};
+use zoho_oauth::fuzzing::{envelope, parse_api_error};
 use zoho_oauth::{ErrorCode, TokenSet, parse_callback};
 
 fn json_value() -> impl Strategy<Value = serde_json::Value> {

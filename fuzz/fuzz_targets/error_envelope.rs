@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use zoho_oauth::response::{envelope, parse_api_error};
+use zoho_oauth::fuzzing::{envelope, parse_api_error};
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 2 {

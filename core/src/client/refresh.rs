@@ -45,13 +45,13 @@ use crate::store::{Backoff, FailureSummary, Snapshot, StoreKey};
 use crate::token::{THROTTLE_WINDOW, TokenSet};
 
 /// Token-endpoint retries of one flight after its first attempt.
-pub const TOKEN_RETRIES: u32 = 2;
+pub(crate) const TOKEN_RETRIES: u32 = 2;
 /// A token is served after a failed refresh only while it has more than this to live.
 pub const STALE_FLOOR: Duration = Duration::from_secs(5);
 /// The first failure-backoff window; it doubles with each failed flight in a row.
-pub const BACKOFF_FIRST: Duration = Duration::from_secs(1);
+pub(crate) const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 /// The longest failure-backoff window.
-pub const BACKOFF_CAP: Duration = Duration::from_secs(30);
+pub(crate) const BACKOFF_CAP: Duration = Duration::from_secs(30);
 /// First step of the full-jitter delay between a flight's attempts (doubles per retry).
 const RETRY_BASE: Duration = Duration::from_millis(250);
 /// How often a process waiting for another's refresh re-reads the store.
@@ -535,7 +535,7 @@ impl Client {
     /// A token arrived: keep it (store under the fence, hot cache), clear any backoff.
     async fn succeeded(&self, t: TokenSet, fence: u64, snap: &Snapshot, spent: usize) -> Result<Arc<TokenSet>> {
         let inner = &self.inner;
-        let t = self.adopt(t)?;
+        let t = self.inner.hosts.adopt(t)?;
         let t = match inner.store.put_fenced(&inner.key, (*t).clone(), fence).await {
             Ok(true) => t,
             Ok(false) => {

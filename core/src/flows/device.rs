@@ -10,14 +10,15 @@ use std::time::Duration;
 use serde_json::Value;
 use tracing::{debug, info};
 
-use super::{OAuthApp, join_scopes};
+use super::join_scopes;
+use crate::app::{OAuthApp, zeroize_form};
 use crate::dc::DataCenter;
 use crate::error::{Error, ErrorCode, Result};
 use crate::secret::DeviceCode;
 use crate::token::{TokenSet, num_field, token_error};
 
 /// Zoho's documented polling rule: at most one poll per 30 seconds.
-pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(30);
+pub(crate) const MIN_POLL_INTERVAL: Duration = Duration::from_secs(30);
 /// Extra wait added after a `slow_down` answer.
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(30);
 
@@ -81,11 +82,12 @@ pub(super) async fn start(app: &OAuthApp, req: &DeviceFlowRequest) -> Result<Dev
         form.push(("prompt", p.clone()));
     }
     let (status, body) = app.post_form(&server, "/oauth/v3/device/code", &form, "device code request").await?;
-    let value: Value = serde_json::from_str(&body).map_err(|_| {
+    let value: Value = serde_json::from_str(&body).map_err(|cause| {
         Error::new(ErrorCode::InvalidResponse, "the device code endpoint answered something that is not JSON")
             .with_status(status)
             .with_body(&body)
             .with_hint("check the accounts URL")
+            .with_source(cause)
     })?;
     let obj = value.as_object().ok_or_else(|| {
         Error::new(ErrorCode::InvalidResponse, "the device code endpoint answered JSON that is not an object")
@@ -184,7 +186,7 @@ impl DeviceAuthorization {
             ("code", self.device_code.secret().to_string()),
         ];
         let (status, body) = self.app.post_form(&server, "/oauth/v3/device/token", &form, "device poll").await?;
-        super::zeroize_form(form);
+        zeroize_form(form);
         let value: Option<Value> = serde_json::from_str(&body).ok();
         let obj = value.as_ref().and_then(Value::as_object);
         if let Some(obj) = obj

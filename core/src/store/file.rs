@@ -231,7 +231,7 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 }
 
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
-    Error::store(format!("{what} {}: {e}", path.display()))
+    Error::store(format!("{what} {}: {e}", path.display())).with_source(e)
 }
 
 impl Inner {

@@ -20,9 +20,11 @@
 //! used after a code exchange or by the CLI); the client secret never is.
 
 mod file;
+#[cfg(feature = "csv")]
 mod import;
 mod memory;
 mod record;
+#[cfg(feature = "redis")]
 mod redis;
 
 use std::sync::Arc;
@@ -32,8 +34,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use file::FileStore;
+#[cfg(feature = "csv")]
 pub use import::{SdkToken, import_zoho_sdk_csv};
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
 pub use redis::RedisStore;
 
 use crate::clock::BoxFuture;
@@ -310,7 +314,13 @@ pub fn open_store(url: &str) -> Result<Arc<dyn TokenStore>> {
     let scheme = u.split(':').next().unwrap_or_default().to_ascii_lowercase();
     match scheme.as_str() {
         "file" => Ok(Arc::new(FileStore::from_url(u)?)),
+        #[cfg(feature = "redis")]
         "redis" | "rediss" => Ok(Arc::new(RedisStore::from_url(u)?)),
+        #[cfg(not(feature = "redis"))]
+        "redis" | "rediss" => Err(Error::config(
+            "this build of zoho-oauth has no Redis token store (the `redis` feature is off)",
+            "enable the `redis` feature of the zoho-oauth crate (it is on by default), or use memory:// or file:///absolute/path/tokens.json",
+        )),
         _ => Err(Error::config(
             format!("token store {:?} is not supported", crate::dc::truncate(&scheme, 20)),
             "use memory://, file:///absolute/path/tokens.json or redis://host:6379/0",
@@ -324,3 +334,14 @@ pub(crate) fn window_ms(w: Duration) -> i64 {
 
 /// Keep at most this many refresh times per identity (the budget only needs the last ten).
 pub(crate) const MAX_HISTORY: usize = 64;
+
+#[cfg(all(test, not(feature = "redis")))]
+mod without_redis {
+    #[test]
+    fn a_redis_url_names_the_feature_to_enable() {
+        let err = super::open_store("redis://127.0.0.1:6379/0").err().map(|e| (e.code(), e.to_string()));
+        let (code, shown) = err.unwrap_or_else(|| panic!("a redis:// store opened without the redis feature"));
+        assert_eq!(code, crate::ErrorCode::Config);
+        assert!(shown.contains("`redis` feature"), "{shown}");
+    }
+}

@@ -161,7 +161,7 @@ impl RedisStore {
         )
         .await
         .map_err(|_| self.err("connect", "timed out"))?
-        .map_err(|e| self.err("connect", e))?;
+        .map_err(|e| self.err("connect", &e).with_source(e))?;
         Ok(c.clone())
     }
 
@@ -173,7 +173,7 @@ impl RedisStore {
         let conn = self.conn().await?;
         match tokio::time::timeout(self.timeout, op(conn)).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(self.err(what, e)),
+            Ok(Err(e)) => Err(self.err(what, &e).with_source(e)),
             Err(_) => Err(self.err(what, "timed out")),
         }
     }
