@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use zoho_oauth::{
     AuthorizationRequest, CallbackOptions, Client, ClientType, DataCenter, DeviceFlowRequest, Error, GrantCode, Method,
-    Product, RefreshToken, StoredIdentity, TokenSet, TokenStore, import_zoho_sdk_csv, open_store,
+    Product, RefreshToken, StoredIdentity, TokenSet, TokenStore, import_zoho_sdk_csv, open_store, redact_store_url,
 };
 
 use crate::config::Settings;
 use crate::term::{clean, clean_lines};
-use crate::{Command, Global, progress};
+use crate::{Command, Global, StoreCommand, progress};
 
 /// How a command failed: a typed library error (with its exit code), a usage mistake in the
 /// command line (exit 2), stdout closed by the reader (`| head`: exit quietly), or something
@@ -81,7 +81,23 @@ pub async fn run(g: Global, command: Command) -> Outcome {
             Ok(())
         }
         Command::ImportZohoSdk { file } => import(&g.given().resolve()?, &file).await,
+        Command::Store { action: StoreCommand::Migrate { url } } => migrate(&url).await,
     }
+}
+
+/// `store migrate URL`: create a SQL store's table and version row (idempotent); other stores
+/// have no schema to create.
+async fn migrate(url: &str) -> Outcome {
+    let scheme = url.split(':').next().unwrap_or_default().to_ascii_lowercase();
+    if !matches!(scheme.as_str(), "postgres" | "postgresql" | "mysql" | "mariadb") {
+        open_store(url).map_err(usage)?;
+        eprintln!("nothing to migrate: {} needs no schema", redact_store_url(url));
+        return Ok(());
+    }
+    let store = zoho_oauth::SqlStore::from_url(url).map_err(usage)?;
+    store.migrate().await?;
+    eprintln!("ready: {} (schema version {})", redact_store_url(url), zoho_oauth::SCHEMA_VERSION);
+    Ok(())
 }
 
 fn store_of(s: &Settings) -> Result<Arc<dyn TokenStore>, Error> {
@@ -117,17 +133,6 @@ async fn keep(s: &Settings, tokens: &TokenSet, label: Option<&str>, how: &str) -
     );
     eprintln!("next: zoho-oauth request GET /crm/v8/Leads --query per_page=5");
     Ok(())
-}
-
-/// The store URL without a password, for messages.
-fn redact_store_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
 }
 
 async fn exchange(s: &Settings, code: &str, label: Option<&str>) -> Outcome {

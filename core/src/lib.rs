@@ -143,6 +143,8 @@ pub use runtime::{block_on, runtime};
 pub use secret::{AccessToken, ClientSecret, DeviceCode, GrantCode, PkceVerifier, RefreshToken};
 pub use store::{
     Backoff, FailureSummary, FileStore, MemoryStore, RedisStore, SdkToken, Snapshot, StoreKey, StoredIdentity,
-    TokenStore, import_zoho_sdk_csv, open_store,
+    TokenStore, import_zoho_sdk_csv, open_store, redact_store_url,
 };
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub use store::{SCHEMA_VERSION, SqlStore};
 pub use token::TokenSet;

@@ -205,6 +205,12 @@ impl Runner {
         for h in o.get("allow_hosts").map(strings).unwrap_or_default() {
             b = b.allow_host(h);
         }
+        // `ZOHO_CONFORMANCE_STORE`: play every scenario on that shared store (Redis, SQL, a
+        // file) instead of the in-process default; identities never collide (every scenario's
+        // mock has its own port and refresh tokens).
+        if let Some(url) = std::env::var("ZOHO_CONFORMANCE_STORE").ok().filter(|u| !u.is_empty()) {
+            b = b.token_store_url(url);
+        }
         b.build()
     }
 

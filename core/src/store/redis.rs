@@ -88,7 +88,7 @@ pub struct RedisStore {
     timeout: Duration,
     /// Connected on first use (opening a store does no I/O); reconnects by itself afterwards.
     conn: OnceCell<ConnectionManager>,
-    /// The URL without credentials, for messages.
+    /// The URL without its password, for messages.
     shown: String,
 }
 
@@ -137,11 +137,9 @@ impl RedisStore {
         } else {
             parsed.query_pairs_mut().clear().extend_pairs(rest);
         }
-        let mut shown = parsed.clone();
-        let _ = shown.set_password(None);
-        let _ = shown.set_username("");
+        let shown = super::redact_store_url(parsed.as_str());
         let client = redis::Client::open(parsed.as_str()).map_err(|e| bad(e.to_string()))?;
-        Ok(RedisStore { client, prefix, timeout, conn: OnceCell::new(), shown: shown.to_string() })
+        Ok(RedisStore { client, prefix, timeout, conn: OnceCell::new(), shown })
     }
 
     fn err(&self, what: &str, e: impl std::fmt::Display) -> Error {
