@@ -3,9 +3,9 @@
 # its own on a free loopback port with its data under target/stores/, records its PID in
 # STORE_PIDS (stop_store_servers stops them by PID) and exports the URL the tests read.
 #
-# Measured on 2 shared cores (bench/README.md, "Shared-store servers"): installing postgresql and
-# mariadb-server (+ redis-sentinel) on first run 34 s; PostgreSQL initdb + start about 3 s,
-# MariaDB install-db + start about 5 s.
+# Measured on 2 shared cores (bench/README.md, "Shared-store servers"): installing postgresql,
+# mariadb-server and redis-sentinel on a first run 34 s; then PostgreSQL initdb + start 2 s,
+# MariaDB install-db + start 3 s, the Redis Cluster 3 s, the Sentinel group 1 s.
 
 STORE_PIDS=()
 
@@ -92,4 +92,59 @@ start_mariadb() {
     CREATE USER 'zoho'@'127.0.0.1' IDENTIFIED BY 'zoho-test-pw'; GRANT ALL ON zoho.* TO 'zoho'@'127.0.0.1';"
   export ZOHO_TEST_MYSQL_URL="mysql://zoho:zoho-test-pw@127.0.0.1:$port/zoho"
   echo "MariaDB on 127.0.0.1:$port (data in $dir)"
+}
+
+# redis_node DIR PORT [ARGS...]: one redis-server in the foreground, its data in DIR, recorded
+# for stop_store_servers.
+redis_node() {
+  local dir="$1" port="$2"
+  shift 2
+  mkdir -p "$dir"
+  redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --dir "$dir" \
+    --logfile "$dir/redis.log" --daemonize no "$@" &
+  STORE_PIDS+=($!)
+  wait_for 10 redis-cli -h 127.0.0.1 -p "$port" ping
+}
+
+# A Redis Cluster of 3 masters with one replica each, so a test can fail a master over.
+start_redis_cluster() {
+  local dir="$PWD/target/stores/redis-cluster" ports=() port addrs=()
+  rm -rf "$dir"
+  for _ in 1 2 3 4 5 6; do
+    port="$(free_port)"
+    ports+=("$port")
+    addrs+=("127.0.0.1:$port")
+    redis_node "$dir/$port" "$port" --cluster-enabled yes --cluster-config-file "$dir/$port/nodes.conf" \
+      --cluster-node-timeout 2000
+  done
+  redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes >"$dir/create.log"
+  cluster_ok() { redis-cli -h 127.0.0.1 -p "${ports[0]}" cluster info | grep -q 'cluster_state:ok'; }
+  wait_for 30 cluster_ok
+  export ZOHO_TEST_REDIS_CLUSTER_URL="redis+cluster://${addrs[0]},${addrs[1]},${addrs[2]}"
+  echo "Redis Cluster on ${addrs[*]}"
+}
+
+# A master, its replica and one sentinel watching them (quorum 1), so a test can fail over.
+start_redis_sentinel() {
+  if ! command -v redis-sentinel >/dev/null 2>&1; then
+    apt_install "redis-sentinel is missing; the redis+sentinel:// token store is tested against a real one" \
+      redis-sentinel
+  fi
+  local dir="$PWD/target/stores/redis-sentinel" master replica sentinel
+  rm -rf "$dir"
+  master="$(free_port)"
+  replica="$(free_port)"
+  sentinel="$(free_port)"
+  redis_node "$dir/master" "$master"
+  redis_node "$dir/replica" "$replica" --replicaof 127.0.0.1 "$master"
+  mkdir -p "$dir/sentinel"
+  printf '%s\n' "bind 127.0.0.1" "port $sentinel" "dir $dir/sentinel" "logfile $dir/sentinel/sentinel.log" \
+    "sentinel monitor zoho 127.0.0.1 $master 1" "sentinel down-after-milliseconds zoho 1000" \
+    "sentinel failover-timeout zoho 5000" >"$dir/sentinel/sentinel.conf"
+  redis-sentinel "$dir/sentinel/sentinel.conf" &
+  STORE_PIDS+=($!)
+  sentinel_ok() { redis-cli -h 127.0.0.1 -p "$sentinel" sentinel get-master-addr-by-name zoho | grep -q "$master"; }
+  wait_for 10 sentinel_ok
+  export ZOHO_TEST_REDIS_SENTINEL_URL="redis+sentinel://127.0.0.1:$sentinel/zoho"
+  echo "Redis Sentinel on 127.0.0.1:$sentinel (master 127.0.0.1:$master, replica 127.0.0.1:$replica)"
 }

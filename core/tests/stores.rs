@@ -390,6 +390,10 @@ async fn concurrent_writers_never_lose_entries(store_url: &str) {
     assert!(listed.iter().all(|i| i.has_refresh_token && i.label.is_some()));
 }
 
+/// Taken for writing by the failover tests, which move a Redis master: no other suite test runs
+/// meanwhile (each takes it for reading).
+static FAILOVER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// The shared-store suite for one kind of store: `$url` gives a store URL of its own for a test
 /// name (None skips: the server is not configured), `lease_ms` the refresh lease the killed-holder
 /// tests use. Every store passes the same tests; only the URL differs.
@@ -403,14 +407,21 @@ macro_rules! shared_store_suite {
                 f(name)
             }
 
+            /// Shared with the other suites; a failover test waits for them and runs alone.
+            async fn shared() -> tokio::sync::RwLockReadGuard<'static, ()> {
+                FAILOVER.read().await
+            }
+
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn eight_processes_on_an_expired_token_make_one_token_request() {
+                let _shared = shared().await;
                 let Some(u) = url("eight") else { return };
                 eight_processes_refresh_once(&u).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn fleet_on_a_bad_day() {
+                let _shared = shared().await;
                 if url("probe").is_none() {
                     return;
                 }
@@ -419,18 +430,21 @@ macro_rules! shared_store_suite {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn killed_lease_holder_blocks_nobody_past_the_lease() {
+                let _shared = shared().await;
                 let Some(u) = url("killed") else { return };
                 killed_holder_does_not_block(&u, Duration::from_millis($lease)).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn killed_lease_holder_during_an_outage() {
+                let _shared = shared().await;
                 let Some(u) = url("killed-outage") else { return };
                 killed_holder_during_an_outage(&u, Duration::from_millis($lease)).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn concurrent_writers_never_corrupt_or_lose_entries() {
+                let _shared = shared().await;
                 let Some(u) = url("writers") else { return };
                 concurrent_writers_never_lose_entries(&u).await;
             }
@@ -539,6 +553,9 @@ fn store_urls_are_parsed_with_clear_errors() {
     assert!(open_store("file:///tmp/zoho/tokens.json").is_ok());
     assert!(open_store("redis://127.0.0.1:6379/0?prefix=app:&timeout_ms=500").is_ok());
     assert!(open_store("rediss://user:pw@redis.example:6380/1").is_ok());
+    assert!(open_store("redis+cluster://10.0.0.1:7000,10.0.0.2:7000,10.0.0.3?prefix=app:").is_ok());
+    assert!(open_store("rediss+cluster://user:pw@redis.example:7000").is_ok());
+    assert!(open_store("redis+sentinel://s1:26379,s2:26379/mymaster/2?timeout_ms=500").is_ok());
     assert!(open_store("postgres://user:pw@db.example:5432/app?sslmode=require&table=tokens").is_ok());
     assert!(open_store("postgresql://db.example/app").is_ok());
     assert!(open_store("mysql://user:pw@db.example:3306/app?ssl-mode=REQUIRED").is_ok());
@@ -548,6 +565,9 @@ fn store_urls_are_parsed_with_clear_errors() {
         "redis://",
         "redis://127.0.0.1:6379/0?timeout_ms=zero",
         "postgres://",
+        "redis+cluster://",
+        "redis+sentinel://s1:26379",
+        "redis+sentinel://s1:26379/mymaster/zero",
         "mysql://db:3306/x?table=bad-name",
         "postgres://db/x?pool_size=0",
         "s3://bucket/key",
@@ -1005,4 +1025,190 @@ async fn postgres_refuses_newer_schemas_and_hides_passwords() {
 async fn mysql_refuses_newer_schemas_and_hides_passwords() {
     let Some(url) = mysql_store_url("schema") else { return };
     sql_store_refuses_newer_schemas_and_hides_passwords(&url).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis Cluster and Sentinel
+
+fn cluster_store_url(name: &str) -> Option<String> {
+    server_url("ZOHO_TEST_REDIS_CLUSTER_URL", "ZOHO_REQUIRE_STORES").map(|base| redis_store_url(&base, name))
+}
+
+fn sentinel_store_url(name: &str) -> Option<String> {
+    server_url("ZOHO_TEST_REDIS_SENTINEL_URL", "ZOHO_REQUIRE_STORES").map(|base| redis_store_url(&base, name))
+}
+
+shared_store_suite!(redis_cluster_store, cluster_store_url, lease_ms = 2_000);
+shared_store_suite!(redis_sentinel_store, sentinel_store_url, lease_ms = 2_000);
+
+/// The `host:port`s of a `redis+cluster://` or `redis+sentinel://` URL.
+fn hosts_of(url: &str) -> Vec<String> {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    authority.rsplit('@').next().unwrap_or_default().split(',').map(str::to_string).collect()
+}
+
+fn redis_at(host: &str) -> redis::Connection {
+    redis::Client::open(format!("redis://{host}")).and_then(|c| c.get_connection()).expect("connect")
+}
+
+/// One line of `CLUSTER NODES`.
+struct Node {
+    addr: String,
+    id: String,
+    master: bool,
+    master_id: String,
+    slots: Vec<(i64, i64)>,
+}
+
+fn cluster_nodes(host: &str) -> Vec<Node> {
+    let text: String = redis::cmd("CLUSTER").arg("NODES").query(&mut redis_at(host)).expect("cluster nodes");
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let slots = f[8.min(f.len())..]
+                .iter()
+                .filter_map(|r| {
+                    let (a, b) = r.split_once('-').unwrap_or((r, r));
+                    Some((a.parse().ok()?, b.parse().ok()?))
+                })
+                .collect();
+            Some(Node {
+                addr: f.get(1)?.split('@').next()?.to_string(),
+                id: f[0].to_string(),
+                master: f.get(2)?.contains("master"),
+                master_id: f.get(3)?.to_string(),
+                slots,
+            })
+        })
+        .collect()
+}
+
+/// `CLUSTER FAILOVER` on the replica of the master that holds `key`'s slot, then wait until
+/// that replica is the slot's master.
+fn fail_over_cluster_slot(seed: &str, key: &StoreKey) {
+    let slot: i64 = redis::cmd("CLUSTER")
+        .arg("KEYSLOT")
+        .arg(format!("{{{}}}", key.as_str()))
+        .query(&mut redis_at(seed))
+        .expect("slot");
+    let nodes = cluster_nodes(seed);
+    let master = nodes
+        .iter()
+        .find(|n| n.master && n.slots.iter().any(|(a, b)| (*a..=*b).contains(&slot)))
+        .expect("the slot's master");
+    let replica =
+        nodes.iter().find(|n| !n.master && n.master_id == master.id).expect("a replica of that master").addr.clone();
+    let _: String = redis::cmd("CLUSTER").arg("FAILOVER").query(&mut redis_at(&replica)).expect("failover");
+    let until = Instant::now() + Duration::from_secs(20);
+    while !cluster_nodes(&replica).iter().any(|n| n.addr == replica && n.master) {
+        assert!(Instant::now() < until, "the replica never took over");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `SENTINEL FAILOVER` of the group, then wait until the sentinel names another master.
+fn fail_over_sentinel(sentinel: &str) {
+    let mut c = redis_at(sentinel);
+    let before: Vec<String> =
+        redis::cmd("SENTINEL").arg("GET-MASTER-ADDR-BY-NAME").arg("zoho").query(&mut c).expect("master");
+    let _: String = redis::cmd("SENTINEL").arg("FAILOVER").arg("zoho").query(&mut c).expect("failover");
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now: Vec<String> =
+            redis::cmd("SENTINEL").arg("GET-MASTER-ADDR-BY-NAME").arg("zoho").query(&mut c).expect("master");
+        if now != before {
+            break;
+        }
+        assert!(Instant::now() < until, "the sentinel never failed over");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Eight processes on an expired token while the master holding it fails over (`fail_over`,
+/// started as the token request hangs at the mock for a second): every process gets a token,
+/// and Zoho sees at most one extra refresh. `lossless`: the failover waits for the replica to
+/// catch up (Redis Cluster's manual failover), so the store keeps the token too; Sentinel's
+/// replication is asynchronous, so a write to the old master during the switch may be lost.
+async fn failover_during_a_refresh_storm(
+    url: &str,
+    lossless: bool,
+    fail_over: impl FnOnce(&StoreKey) + Send + 'static,
+) {
+    let _alone = FAILOVER.write().await;
+    let env = Env::start().await;
+    let url = with_option(url, "timeout_ms=5000");
+    let rt = expired_identity(&env, &url).await;
+    let key = StoreKey::new(&env.url(), zoho_mock::DEFAULT_CLIENT_ID, &RefreshToken::new(rt.clone()));
+    env.mock.inject_fault(token_fault(1, |f| f.delay_ms = Some(1_000))).expect("fault");
+    let counters = env.mock.clone();
+    let failover = std::thread::spawn(move || {
+        let until = Instant::now() + Duration::from_secs(20);
+        while counters.counters().token_requests_received == 0 {
+            assert!(Instant::now() < until, "no token request came");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        fail_over(&key);
+    });
+    let results = run_fleet(&env, &rt, &url, 8, 5_000, Duration::from_secs(10));
+    failover.join().expect("failover");
+    assert!(results.iter().all(|(k, _, _)| k == "ok"), "every process gets a token: {results:?}");
+    let requests = env.mock.counters().token_requests_received;
+    assert!(requests <= 2, "at most one extra refresh: {requests} token requests");
+
+    // A client that starts now: with a lossless failover it uses the stored token (no token
+    // lost); after an asynchronous one the token written to the old master in the failover
+    // window may be gone, and it refreshes once, still within one extra refresh in all.
+    let client = Client::builder(env.app(), rt).token_store_url(url).build().expect("client");
+    let token = client.access_token().await.expect("token");
+    let total = env.mock.counters().token_requests_received;
+    if lossless {
+        assert!(results.iter().any(|(_, fp, _)| *fp == token.fingerprint()), "the stored token is one the fleet got");
+        assert_eq!(total, requests, "the stored token was used");
+    } else {
+        assert!(total <= 2, "at most one extra refresh in all: {requests} by the fleet, {total} in all");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_master_failover_during_a_refresh_storm() {
+    let Some(url) = cluster_store_url("failover") else { return };
+    let seed = hosts_of(&url)[0].clone();
+    failover_during_a_refresh_storm(&url, true, move |key| fail_over_cluster_slot(&seed, key)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_sentinel_failover_during_a_refresh_storm() {
+    let Some(url) = sentinel_store_url("failover") else { return };
+    let sentinel = hosts_of(&url)[0].clone();
+    failover_during_a_refresh_storm(&url, false, move |_| fail_over_sentinel(&sentinel)).await;
+}
+
+#[tokio::test]
+async fn redis_cluster_and_sentinel_semantics() {
+    for url in [cluster_store_url("semantics"), sentinel_store_url("semantics")].into_iter().flatten() {
+        let _shared = FAILOVER.read().await;
+        let prefix = url.split("prefix=").nth(1).expect("prefix").to_string();
+        let cluster = url.starts_with("redis+cluster");
+        let host = hosts_of(&url)[0].clone();
+        store_semantics(&url, |key| async move {
+            let lease_key = format!("{prefix}{{{}}}:lease", key.as_str());
+            if cluster {
+                let nodes: Vec<String> = vec![format!("redis://{host}")];
+                let client = redis::cluster::ClusterClient::new(nodes).expect("cluster client");
+                let mut c = client.get_async_connection().await.expect("connect");
+                let _: i64 = redis::cmd("DEL").arg(&lease_key).query_async(&mut c).await.expect("del");
+            } else {
+                let master: Vec<String> = redis::cmd("SENTINEL")
+                    .arg("GET-MASTER-ADDR-BY-NAME")
+                    .arg("zoho")
+                    .query(&mut redis_at(&host))
+                    .expect("master");
+                let _: i64 = redis::cmd("DEL").arg(&lease_key).query(&mut redis_at(&master.join(":"))).expect("del");
+            }
+        })
+        .await;
+        let shown = format!("{:?}", RedisStore::from_url(&url.replacen("://", "://app:pw-secret@", 1)).expect("store"));
+        assert!(!shown.contains("pw-secret") && shown.contains("app:***@"), "{shown}");
+    }
 }

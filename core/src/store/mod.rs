@@ -9,6 +9,8 @@
 //! | `memory://` (the default) | [`MemoryStore`] | every client of the same identity in this process |
 //! | `file:///path/tokens.json` | [`FileStore`] | every process on this machine |
 //! | `redis://host:port/db`, `rediss://…` | [`RedisStore`] | every host of a fleet |
+//! | `redis+cluster://host:port[,host:port…]` (`rediss+cluster://`) | [`RedisStore`] on a Redis Cluster | every host of a fleet |
+//! | `redis+sentinel://host:port[,host:port…]/service[/db]` | [`RedisStore`] on the master Sentinel names | every host of a fleet |
 //! | `postgres://user@host:5432/db` (`postgresql://`) | [`SqlStore`] | every host of a fleet |
 //! | `mysql://user@host:3306/db` (MySQL and MariaDB) | [`SqlStore`] | every host of a fleet |
 //!
@@ -319,7 +321,9 @@ pub fn open_store(url: &str) -> Result<Arc<dyn TokenStore>> {
     let scheme = u.split(':').next().unwrap_or_default().to_ascii_lowercase();
     match scheme.as_str() {
         "file" => Ok(Arc::new(FileStore::from_url(u)?)),
-        "redis" | "rediss" => Ok(Arc::new(RedisStore::from_url(u)?)),
+        "redis" | "rediss" | "redis+cluster" | "rediss+cluster" | "redis+sentinel" | "rediss+sentinel" => {
+            Ok(Arc::new(RedisStore::from_url(u)?))
+        }
         #[cfg(feature = "postgres")]
         "postgres" | "postgresql" => Ok(Arc::new(SqlStore::from_url(u)?)),
         #[cfg(feature = "mysql")]
