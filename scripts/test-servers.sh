@@ -13,6 +13,22 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# A free port P whose cluster bus port P + 10000 is free too (Redis Cluster needs both).
+free_cluster_port() {
+  python3 -c '
+import random, socket
+def free(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+print(next(p for p in iter(lambda: random.randint(20000, 55535), 0) if free(p) and free(p + 10000)))'
+}
+
 # wait_for SECONDS COMMAND...: run COMMAND until it succeeds, at most SECONDS.
 wait_for() {
   local tries=$(($1 * 10))
@@ -25,16 +41,12 @@ wait_for() {
   return 1
 }
 
-# as_db_user USER COMMAND...: initdb and mariadbd refuse to run as root; as root, run them as
-# the package's own unprivileged user (setpriv execs, so $! is the server's own PID).
-as_db_user() {
-  local user="$1"
-  shift
-  if [ "$(id -u)" -eq 0 ]; then
-    setpriv --reuid="$user" --regid="$user" --init-groups -- "$@"
-  else
-    "$@"
-  fi
+# db_user USER: sets AS_USER to the prefix that runs a command as USER. initdb and mariadbd
+# refuse to run as root; as root they run as the package's own unprivileged user. setpriv execs
+# the server, so `"${AS_USER[@]}" server &` leaves the server's own PID in $!.
+db_user() {
+  AS_USER=()
+  if [ "$(id -u)" -eq 0 ]; then AS_USER=(setpriv --reuid="$1" --regid="$1" --init-groups --); fi
 }
 
 stop_store_servers() {
@@ -55,8 +67,9 @@ start_postgres() {
   rm -rf "$dir"
   mkdir -p "$dir"
   if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; fi
-  as_db_user postgres "$bin/initdb" -D "$dir/data" -U zoho -A trust --no-sync -E UTF8 >"$dir/initdb.log"
-  as_db_user postgres "$bin/postgres" -D "$dir/data" -h 127.0.0.1 -p "$port" -k "$dir" \
+  db_user postgres
+  "${AS_USER[@]}" "$bin/initdb" -D "$dir/data" -U zoho -A trust --no-sync -E UTF8 >"$dir/initdb.log"
+  "${AS_USER[@]}" "$bin/postgres" -D "$dir/data" -h 127.0.0.1 -p "$port" -k "$dir" \
     -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
     >"$dir/postgres.log" 2>&1 &
   STORE_PIDS+=($!)
@@ -79,9 +92,10 @@ start_mariadb() {
     user=mysql
     chown mysql: "$dir"
   fi
-  as_db_user "$user" mariadb-install-db --no-defaults --datadir="$dir/data" --auth-root-authentication-method=normal \
+  db_user "$user"
+  "${AS_USER[@]}" mariadb-install-db --no-defaults --datadir="$dir/data" --auth-root-authentication-method=normal \
     --skip-test-db >"$dir/install.log" 2>&1
-  as_db_user "$user" mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" \
+  "${AS_USER[@]}" mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" \
     --pid-file="$dir/mysqld.pid" --port="$port" --bind-address=127.0.0.1 --skip-name-resolve \
     --skip-log-bin --innodb-flush-log-at-trx-commit=0 --innodb-buffer-pool-size=64M --max-connections=300 \
     >"$dir/mariadbd.log" 2>&1 &
@@ -111,7 +125,7 @@ start_redis_cluster() {
   local dir="$PWD/target/stores/redis-cluster" ports=() port addrs=()
   rm -rf "$dir"
   for _ in 1 2 3 4 5 6; do
-    port="$(free_port)"
+    port="$(free_cluster_port)"
     ports+=("$port")
     addrs+=("127.0.0.1:$port")
     redis_node "$dir/$port" "$port" --cluster-enabled yes --cluster-config-file "$dir/$port/nodes.conf" \
