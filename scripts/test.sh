@@ -4,8 +4,9 @@
 #
 #   ./scripts/test.sh
 #
-# Steps: formatting, clippy (warnings are errors), the no-OpenSSL check, a Redis server of its
-# own (installed with apt-get when missing, stopped by PID at the end), every Rust test (the
+# Steps: formatting, clippy (warnings are errors), the no-OpenSSL check, a Redis server, a
+# Redis Cluster, a Redis Sentinel group, a PostgreSQL and a MariaDB server of its own (installed with apt-get when missing, stopped by PID
+# at the end: scripts/test-servers.sh), every Rust test (the
 # mock's own tests, the core's tests against the mock over real HTTP, the file and Redis stores
 # with real worker processes, and every Rust example in examples/rust), the Python package in a
 # virtualenv of its own (.venv): native module, pytest, the examples, mypy --strict and stubtest;
@@ -45,7 +46,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # The Redis store and the SDK CSV import are features of the core (on by default); without them
 # it must still build cleanly, and a redis:// URL must say which feature to enable (the unit
 # test below runs only in this configuration). About 50 s the first time, a few seconds after.
-step "core without its default features (redis, csv): build, clippy, unit tests"
+step "core without its default features (redis, csv, postgres, mysql): build, clippy, unit tests"
 cargo build -p zoho-oauth --no-default-features --locked
 cargo clippy -p zoho-oauth --no-default-features --locked -- -D warnings
 cargo test -p zoho-oauth --no-default-features --lib --locked
@@ -69,8 +70,9 @@ mkdir -p target/redis
 redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
   --dir "$PWD/target/redis" --logfile "$PWD/target/redis/redis.log" --daemonize no &
 redis_pid=$!
-# Stopped by PID however this script ends.
-trap 'kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true' EXIT
+# Stopped by PID however this script ends (with the database servers started below).
+source scripts/test-servers.sh
+trap 'kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; stop_store_servers' EXIT
 for _ in $(seq 1 100); do
   if redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1; then break; fi
   sleep 0.1
@@ -79,11 +81,34 @@ redis-cli -h 127.0.0.1 -p "$redis_port" ping
 # Every language's store tests use this server; a missing one is a failure, not a skip.
 export REDIS_URL="redis://127.0.0.1:$redis_port/0" ZOHO_REQUIRE_REDIS=1
 
+step "PostgreSQL, MariaDB, a Redis Cluster and a Redis Sentinel group for the shared stores"
+# scripts/test-servers.sh: installed when missing, on free loopback ports, data under
+# target/stores/, stopped by PID at exit. Measured on 2 cores: 34 s to install postgresql,
+# mariadb-server and redis-sentinel on a first run; then PostgreSQL 2 s, MariaDB 3 s, the
+# cluster (3 masters, 3 replicas) 3 s, Sentinel (master, replica, sentinel) 1 s.
+servers_started=$SECONDS
+start_postgres
+start_mariadb
+start_redis_cluster
+start_redis_sentinel
+echo "database servers: $((SECONDS - servers_started)) s"
+# The store suites of every language run against them; a missing server is a failure, not a skip.
+export ZOHO_REQUIRE_STORES=1
+
 step "cargo test (core, mock, the command and the Rust examples; the bindings are tested in their own languages)"
 cargo test --locked 2>&1 | tee target/test-rust.log
 # One closing line for the whole Rust run, summed over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
      END { printf "\nrust: %d passed, %d failed\n", p, f }' target/test-rust.log
+
+step "Conformance on every shared store: the Rust runner on Redis (single, cluster, sentinel), PostgreSQL, MariaDB"
+# The same scenarios the memory store passes above, each client on the shared store (about 14 s
+# per store). The Python and Node runners play them on PostgreSQL in their steps below.
+for store in "$REDIS_URL" "$ZOHO_TEST_REDIS_CLUSTER_URL" "$ZOHO_TEST_REDIS_SENTINEL_URL" \
+  "$ZOHO_TEST_POSTGRES_URL?table=conformance_rust" "$ZOHO_TEST_MYSQL_URL?table=conformance_rust"; do
+  echo "conformance on ${store%%:*}"
+  ZOHO_CONFORMANCE_STORE="$store" cargo test --locked -q -p zoho-oauth --test conformance
+done
 
 step "Python: virtualenv, native module, pytest, mypy --strict"
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
@@ -91,6 +116,8 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
   'pytest-asyncio>=0.23' 'mypy>=1.10' 'requests>=2.31' 'httpx>=0.27'
 VIRTUAL_ENV="$PWD/.venv" .venv/bin/maturin develop -q --locked -m bindings-python/Cargo.toml
 .venv/bin/python -m pytest -q bindings-python/tests
+ZOHO_CONFORMANCE_STORE="$ZOHO_TEST_POSTGRES_URL?table=conformance_python" \
+  .venv/bin/python -m pytest -q bindings-python/tests/test_conformance.py
 # Every example runs as documented: with no ZOHO_* variable set it starts the fake Zoho itself and
 # asserts what it shows (the Rust ones run in `cargo test`: examples/rust/tests/examples.rs).
 no_zoho=(env)
@@ -113,6 +140,7 @@ step "Node: npm install, native addon, node --test, index.d.ts against the imple
   npm install --no-audit --no-fund --loglevel=error
   npx napi build --platform --js native.js --dts native.d.ts
   node --test __test__/
+  ZOHO_CONFORMANCE_STORE="$ZOHO_TEST_POSTGRES_URL?table=conformance_node" node --test __test__/conformance.test.mjs
   # Every runtime export and class member declared in index.d.ts / testing.d.ts and the other
   # way round, the error-code unions equal to the core's (a list of differences on drift).
   node check-types.mjs

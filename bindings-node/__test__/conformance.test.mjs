@@ -86,6 +86,9 @@ class Runner {
     const opts = { clientId: DEFAULT_CLIENT_ID, clientSecret: DEFAULT_CLIENT_SECRET, refreshToken: rt, dc, accountsUrl: this.dcUrls[dc], clock: this.mock.clock, logger: this.logger }
     if (apiDomain !== null) opts.apiDomain = apiDomain
     for (const [k, v] of Object.entries(o)) opts[camel(k)] = v
+    // ZOHO_CONFORMANCE_STORE: every scenario on that shared store (the test command runs the
+    // runner once more against PostgreSQL); identities never collide across scenarios.
+    if (process.env.ZOHO_CONFORMANCE_STORE) opts.tokenStore = process.env.ZOHO_CONFORMANCE_STORE
     return new Client(opts)
   }
 

@@ -1,5 +1,6 @@
-// Token store URLs from Node: the file store shared with another process, Redis when the test
-// command provides it (REDIS_URL), and typed errors for bad store URLs and files. The stores are
+// Token store URLs from Node: the file store shared with another process, Redis (single,
+// cluster, sentinel), PostgreSQL and MySQL when the test command provides them (REDIS_URL,
+// ZOHO_TEST_*_URL), and typed errors for bad store URLs and files. The stores are
 // the core's; these tests check that Node reaches them unchanged.
 import test from 'node:test'
 import assert from 'node:assert/strict'
@@ -44,15 +45,29 @@ test('the file store is shared with another process', () =>
     assert.doesNotMatch(text, new RegExp(DEFAULT_CLIENT_SECRET), 'the client secret is never stored')
   }))
 
-test('the Redis store is shared with another process', async (t) => {
-  const base = process.env.REDIS_URL
-  if (!base) {
-    assert.notEqual(process.env.ZOHO_REQUIRE_REDIS, '1', 'ZOHO_REQUIRE_REDIS=1 but REDIS_URL is not set')
-    t.skip('REDIS_URL is not set')
-    return
-  }
-  await withMock((env) => sharedByAnotherProcess(env, `${base}?prefix=node-${randomUUID()}:`))
-})
+// Every shared store the test command starts: URL variable, the variable that makes it
+// required, and the option that gives this test keys or a table of its own.
+const SHARED_STORES = [
+  ['REDIS_URL', 'ZOHO_REQUIRE_REDIS', (id) => `prefix=node-${id}:`],
+  ['ZOHO_TEST_REDIS_CLUSTER_URL', 'ZOHO_REQUIRE_STORES', (id) => `prefix=node-${id}:`],
+  ['ZOHO_TEST_REDIS_SENTINEL_URL', 'ZOHO_REQUIRE_STORES', (id) => `prefix=node-${id}:`],
+  ['ZOHO_TEST_POSTGRES_URL', 'ZOHO_REQUIRE_STORES', (id) => `table=node_${id}`],
+  ['ZOHO_TEST_MYSQL_URL', 'ZOHO_REQUIRE_STORES', (id) => `table=node_${id}`],
+]
+
+for (const [variable, require, option] of SHARED_STORES) {
+  test(`the store of ${variable} is shared with another process`, async (t) => {
+    const base = process.env[variable]
+    if (!base) {
+      assert.notEqual(process.env[require], '1', `${require}=1 but ${variable} is not set`)
+      t.skip(`${variable} is not set`)
+      return
+    }
+    const sep = base.includes('?') ? '&' : '?'
+    const url = base + sep + option(randomUUID().replaceAll('-', ''))
+    await withMock((env) => sharedByAnotherProcess(env, url))
+  })
+}
 
 test('the refresh token is stored only when asked', () =>
   withMock(async (env) => {

@@ -14,6 +14,7 @@ import email.utils
 import http.client
 import json
 import logging
+import os
 import re
 import time
 import urllib.parse
@@ -88,6 +89,11 @@ class Runner:
         kw: Dict[str, Any] = {"api_domain": o.pop("api_domain", self.mock.base_url)}
         if dc is not None:
             kw["dc"], kw["accounts_url"] = dc, self.vars["dc"][dc]
+        # ZOHO_CONFORMANCE_STORE: every scenario on that shared store (the test command runs
+        # the runner once more against PostgreSQL); identities never collide across scenarios.
+        store = os.environ.get("ZOHO_CONFORMANCE_STORE")
+        if store:
+            kw["token_store"] = store
         return self.mock.client(rt, **kw, **o)
 
     def token(self, t: TokenSet) -> Dict[str, Any]:

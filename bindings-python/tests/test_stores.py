@@ -1,5 +1,6 @@
-"""Token store URLs from Python: the file store shared with another process, Redis when the
-test command provides it (``REDIS_URL``), and the typed errors of bad store URLs and files.
+"""Token store URLs from Python: the file store shared with another process, Redis (single,
+cluster, sentinel), PostgreSQL and MySQL when the test command provides them (``REDIS_URL``,
+``ZOHO_TEST_*_URL``), and the typed errors of bad store URLs and files.
 The stores themselves are the core's; these tests check that Python reaches them unchanged."""
 
 from __future__ import annotations
@@ -60,13 +61,26 @@ def test_refresh_token_is_stored_only_when_asked(mock_zoho: MockZoho, tmp_path: 
     assert "mock-self-secret" not in text
 
 
-def test_redis_store_is_shared_with_another_process(mock_zoho: MockZoho) -> None:
-    base = os.environ.get("REDIS_URL")
+# Every shared store the test command starts: (URL variable, variable that makes it required,
+# the option that gives this test keys or a table of its own).
+SHARED_STORES = [
+    ("REDIS_URL", "ZOHO_REQUIRE_REDIS", "prefix=py-{id}:"),
+    ("ZOHO_TEST_REDIS_CLUSTER_URL", "ZOHO_REQUIRE_STORES", "prefix=py-{id}:"),
+    ("ZOHO_TEST_REDIS_SENTINEL_URL", "ZOHO_REQUIRE_STORES", "prefix=py-{id}:"),
+    ("ZOHO_TEST_POSTGRES_URL", "ZOHO_REQUIRE_STORES", "table=py_{id}"),
+    ("ZOHO_TEST_MYSQL_URL", "ZOHO_REQUIRE_STORES", "table=py_{id}"),
+]
+
+
+@pytest.mark.parametrize("var,require,option", SHARED_STORES, ids=[v for v, _, _ in SHARED_STORES])
+def test_shared_store_is_shared_with_another_process(mock_zoho: MockZoho, var: str, require: str, option: str) -> None:
+    base = os.environ.get(var)
     if not base:
-        if os.environ.get("ZOHO_REQUIRE_REDIS") == "1":
-            pytest.fail("ZOHO_REQUIRE_REDIS=1 but REDIS_URL is not set")
-        pytest.skip("REDIS_URL is not set")
-    _shared_by_another_process(mock_zoho, f"{base}?prefix=py-{uuid.uuid4().hex}:")
+        if os.environ.get(require) == "1":
+            pytest.fail(f"{require}=1 but {var} is not set")
+        pytest.skip(f"{var} is not set")
+    sep = "&" if "?" in base else "?"
+    _shared_by_another_process(mock_zoho, base + sep + option.format(id=uuid.uuid4().hex))
 
 
 @pytest.mark.parametrize("url", ["file://tokens.json", "redis://", "mongodb://localhost/x"])

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use zoho_oauth::{
     AuthorizationRequest, CallbackOptions, Client, ClientConfig, ClientType, DataCenter, DeviceFlowRequest, Error,
-    GrantCode, Method, Product, StoredIdentity, TokenSet, TokenStore, import_zoho_sdk_csv, open_store,
+    GrantCode, Method, Product, StoredIdentity, TokenSet, TokenStore, import_zoho_sdk_csv, masked_url, open_store,
 };
 
 use crate::config::Settings;
 use crate::term::{clean, clean_lines};
-use crate::{Command, Global, progress};
+use crate::{Command, Global, StoreCommand, progress};
 
 /// How a command failed: a typed library error (with its exit code), a usage mistake in the
 /// command line (exit 2), stdout closed by the reader (`| head`: exit quietly), or something
@@ -81,7 +81,23 @@ pub async fn run(g: Global, command: Command) -> Outcome {
             Ok(())
         }
         Command::ImportZohoSdk { file } => import(&g.given().resolve()?, &file).await,
+        Command::Store { action: StoreCommand::Migrate { url } } => migrate(&url).await,
     }
+}
+
+/// `store migrate URL`: create a SQL store's table and version row (idempotent); other stores
+/// have no schema to create.
+async fn migrate(url: &str) -> Outcome {
+    let scheme = url.split(':').next().unwrap_or_default().to_ascii_lowercase();
+    if !matches!(scheme.as_str(), "postgres" | "postgresql" | "mysql" | "mariadb") {
+        open_store(url).map_err(usage)?;
+        eprintln!("nothing to migrate: {} needs no schema", masked_url(url));
+        return Ok(());
+    }
+    let store = zoho_oauth::SqlStore::from_url(url).map_err(usage)?;
+    store.migrate().await?;
+    eprintln!("ready: {} (schema version {})", masked_url(url), zoho_oauth::SCHEMA_VERSION);
+    Ok(())
 }
 
 fn store_of(s: &Settings) -> Result<Arc<dyn TokenStore>, Error> {
@@ -113,7 +129,7 @@ async fn keep(s: &Settings, tokens: &TokenSet, label: Option<&str>, how: &str) -
         "stored {} (DC {dc}, scopes {}) in {}",
         clean(label.unwrap_or(client.store_key().as_str())),
         clean(&tokens.scopes.join(" ")),
-        zoho_oauth::masked_url(&s.token_store)
+        masked_url(&s.token_store)
     );
     eprintln!("next: zoho-oauth request GET /crm/v8/Leads --query per_page=5");
     Ok(())
@@ -311,7 +327,7 @@ async fn status(s: &Settings) -> Outcome {
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
     let mut out = std::io::stdout().lock();
-    writeln!(out, "token store: {}", zoho_oauth::masked_url(&s.token_store))?;
+    writeln!(out, "token store: {}", masked_url(&s.token_store))?;
     if ids.is_empty() {
         writeln!(out, "no stored identities; run zoho-oauth exchange --code … to add one")?;
     }
@@ -358,11 +374,7 @@ async fn import(s: &Settings, file: &std::path::Path) -> Outcome {
         row.save_to(store.as_ref(), &server).await?;
         eprintln!("imported {} ({})", row.user_mail.as_deref().unwrap_or("(no email)"), row.client_id);
     }
-    eprintln!(
-        "{} identities imported into {}; the SDK's file was not changed",
-        rows.len(),
-        zoho_oauth::masked_url(&s.token_store)
-    );
+    eprintln!("{} identities imported into {}; the SDK's file was not changed", rows.len(), masked_url(&s.token_store));
     Ok(())
 }
 

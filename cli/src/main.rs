@@ -201,6 +201,11 @@ enum Command {
         /// The CSV file the SDK's FileStore wrote.
         file: PathBuf,
     },
+    /// Manage a token store itself (not the identities in it).
+    Store {
+        #[command(subcommand)]
+        action: StoreCommand,
+    },
     /// Run the fake Zoho on loopback until interrupted (prints its base URL).
     Mock {
         /// Port of the first data centre (0 picks a free one).
@@ -212,6 +217,18 @@ enum Command {
     },
     /// A narrated tour against the built-in fake Zoho: no credentials, loopback only.
     Demo,
+}
+
+/// `zoho-oauth store …`.
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Create the table of a SQL token store (postgres://… or mysql://…) ahead of first use, for
+    /// teams that create schemas before the applications run; idempotent. Refuses a table of a
+    /// newer schema version.
+    Migrate {
+        /// The store URL, for example postgres://admin@db:5432/app?table=zoho_oauth_tokens.
+        url: String,
+    },
 }
 
 /// A secret from a file or, for `-`, from stdin: the first line, trimmed.

@@ -503,3 +503,40 @@ async fn local_secrets_config_permissions_and_secret_files() {
     assert_eq!(rc, 0, "{err}");
     assert!(out.trim().starts_with("1000."), "{out}");
 }
+
+/// `store migrate` creates a SQL store's table ahead (idempotent, password never shown), then the
+/// commands use the store by URL; a non-SQL store has nothing to migrate. Skipped when the test
+/// command's database servers are not configured, unless `ZOHO_REQUIRE_STORES=1`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_migrate_then_use_a_sql_store() {
+    let env = Env::start().await;
+    let (rc, _, err) = checked(env.run(&["store", "migrate", "memory://"]), &[]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(err.contains("nothing to migrate"), "{err}");
+    for var in ["ZOHO_TEST_POSTGRES_URL", "ZOHO_TEST_MYSQL_URL"] {
+        let Some(base) = std::env::var(var).ok().filter(|u| !u.is_empty()) else {
+            assert!(std::env::var("ZOHO_REQUIRE_STORES").as_deref() != Ok("1"), "{var} is not set");
+            continue;
+        };
+        let url = format!("{base}?table=cli_{}_{}", std::process::id(), now_ms());
+        let password = url::Url::parse(&url).expect("url").password().map(str::to_string).unwrap_or_default();
+        for _ in 0..2 {
+            let (rc, _, err) = checked(env.run(&["store", "migrate", &url]), &[&password]);
+            assert_eq!(rc, 0, "{err}");
+            assert!(err.contains("ready:") && err.contains("schema version 1"), "{err}");
+        }
+        let rt = env
+            .mock
+            .mint_refresh_token(MintCode::new(DEFAULT_CLIENT_ID, &["ZohoCRM.modules.ALL"]))
+            .expect("rt")
+            .refresh_token;
+        let secrets = [DEFAULT_CLIENT_SECRET, rt.as_str(), password.as_str()];
+        let mut c = env.cmd(&["token", "--refresh-token", &rt]);
+        c.env("ZOHO_TOKEN_STORE", &url);
+        let (rc, out, err) = checked(c.output().expect("runs"), &secrets[..2]);
+        assert_eq!(rc, 0, "{err}");
+        let key = StoreKey::new(&env.mock.base_url(), DEFAULT_CLIENT_ID, &RefreshToken::new(rt.clone()));
+        let stored = zoho_oauth::open_store(&url).expect("store").get(&key).await.expect("get").expect("stored");
+        assert_eq!(stored.access_token.secret(), out.trim(), "the command kept the token in the SQL store");
+    }
+}

@@ -159,6 +159,8 @@ pub use store::RedisStore;
 pub use store::{
     Backoff, FailureSummary, FileStore, MemoryStore, Snapshot, StoreKey, StoredIdentity, TokenStore, open_store,
 };
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub use store::{SCHEMA_VERSION, SqlStore};
 #[cfg(feature = "csv")]
 pub use store::{SdkToken, import_zoho_sdk_csv};
 pub use token::TokenSet;

@@ -180,31 +180,52 @@ fn partial_tail<'t>(text: &'t str, secret: &str) -> Option<&'t str> {
 
 /// A URL as it may be shown in a message or a log: the password and the values of query
 /// parameters that name a credential (`password`, `sslpassword`, `secret`, `token`, `key`) become
-/// `***`; user, host, port and path stay, so a person can tell which server is meant. Text that
-/// is not a URL shows only its scheme, since it cannot be told apart.
+/// `***`; user, hosts, ports and path stay, so a person can tell which servers are meant. Every
+/// store and the command line show store URLs through this one function, including lists of
+/// hosts that are not single URLs (`redis+sentinel://:pw@h1:26379,h2:26379/mymaster`).
 pub fn masked_url(url: &str) -> String {
-    let Ok(mut u) = url::Url::parse(url.trim()) else {
-        let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or("");
-        return format!("{scheme}://[not a URL]");
-    };
-    if u.password().is_some() {
-        let _ = u.set_password(Some("***"));
+    let url = url.trim();
+    if let Ok(mut u) = url::Url::parse(url)
+        && u.has_host()
+    {
+        if u.password().is_some() {
+            let _ = u.set_password(Some("***"));
+        }
+        if let Some(q) = u.query().map(mask_query) {
+            u.set_query(Some(&q));
+        }
+        return u.to_string();
     }
+    // Not a single-host URL: mask the userinfo and the query by hand.
+    let Some((scheme, rest)) = url.split_once("://") else { return "[not a URL]".to_string() };
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, hosts)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{hosts}"),
+            None => format!("{userinfo}@{hosts}"),
+        },
+        None => authority.to_string(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, q)) => format!("{path}?{}", mask_query(q)),
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+/// A query string with the values of credential parameters replaced by `***`.
+fn mask_query(q: &str) -> String {
     let credential = |k: &str| {
         let k = k.to_ascii_lowercase();
         ["password", "secret", "token", "key"].iter().any(|w| k.contains(w))
     };
-    if u.query_pairs().any(|(k, _)| credential(&k)) {
-        let pairs: Vec<(String, String)> = u
-            .query_pairs()
-            .map(|(k, v)| {
-                let v = if credential(&k) { "***".to_string() } else { v.into_owned() };
-                (k.into_owned(), v)
-            })
-            .collect();
-        u.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    u.to_string()
+    let pairs = form_urlencoded::parse(q.as_bytes())
+        .map(|(k, v)| {
+            let v = if credential(&k) { "***".into() } else { v };
+            (k, v)
+        })
+        .collect::<Vec<_>>();
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
 }
 
 #[cfg(test)]
@@ -215,7 +236,10 @@ mod tests {
         assert_eq!(m, "redis://user:***@h:6379/0?prefix=x");
         let m = super::masked_url("postgres://u@h/db?sslpassword=pw2&sslmode=require");
         assert!(!m.contains("pw2") && m.contains("sslmode=require"), "{m}");
-        assert_eq!(super::masked_url("redis://:pw3@h:1 x"), "redis://[not a URL]");
+        assert_eq!(super::masked_url("redis://:pw3@h:1 x"), "redis://:***@h:1 x");
+        let m = super::masked_url("redis+sentinel://u:pw4@h1:26379,h2:26379/mymaster?password=pw5&db=2");
+        assert_eq!(m, "redis+sentinel://u:***@h1:26379,h2:26379/mymaster?password=***&db=2");
+        assert_eq!(super::masked_url("no url here"), "[not a URL]");
     }
 
     use super::*;

@@ -186,6 +186,12 @@ impl Runner {
         // The bindings' `timeout` covers API attempts and token requests alike.
         config.app.timeout = config.timeout;
         config.app.clock = Some(self.clock.clone());
+        // `ZOHO_CONFORMANCE_STORE`: play every scenario on that shared store (Redis, SQL, a
+        // file) instead of the in-process default; identities never collide (every scenario's
+        // mock has its own port and refresh tokens).
+        if let Some(url) = std::env::var("ZOHO_CONFORMANCE_STORE").ok().filter(|u| !u.is_empty()) {
+            config.token_store = Some(url);
+        }
         config.build()
     }
 

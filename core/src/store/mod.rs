@@ -9,12 +9,18 @@
 //! | `memory://` (the default) | [`MemoryStore`] | every client of the same identity in this process |
 //! | `file:///path/tokens.json` | [`FileStore`] | every process on this machine |
 //! | `redis://host:port/db`, `rediss://…` | [`RedisStore`] | every host of a fleet |
+//! | `redis+cluster://host:port[,host:port…]` (`rediss+cluster://`) | [`RedisStore`] on a Redis Cluster | every host of a fleet |
+//! | `redis+sentinel://host:port[,host:port…]/service[/db]` | [`RedisStore`] on the master Sentinel names | every host of a fleet |
+//! | `postgres://user@host:5432/db` (`postgresql://`) | [`SqlStore`] | every host of a fleet |
+//! | `mysql://user@host:3306/db` (MySQL and MariaDB) | [`SqlStore`] | every host of a fleet |
 //!
 //! `redis://` URLs take two query options: `prefix` (a key prefix, default `zoho-oauth:`) and
 //! `timeout_ms` (per Redis command, default 2000). When Redis is down or slow, every store
 //! operation fails with a `store` error: a client whose cached token is still fresh keeps
 //! working (the hot path never touches the store), and no client refreshes without the shared
-//! lease and budget, so an outage can never turn into a refresh storm.
+//! lease and budget, so an outage can never turn into a refresh storm. The SQL stores
+//! (features `postgres` and `mysql`, on by default) behave the same way; their table, DDL and
+//! options are described in [`SqlStore`]'s module.
 //!
 //! The refresh token is stored only when the caller asks ([`TokenStore::save_refresh_token`],
 //! used after a code exchange or by the CLI); the client secret never is.
@@ -26,6 +32,8 @@ mod memory;
 mod record;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod sql;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +47,8 @@ pub use import::{SdkToken, import_zoho_sdk_csv};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub use sql::{SCHEMA_VERSION, SqlStore};
 
 use crate::clock::BoxFuture;
 use crate::error::{Error, ErrorCode, Result};
@@ -302,8 +312,9 @@ pub trait TokenStore: Send + Sync + 'static {
     fn delete<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<bool>>;
 }
 
-/// Open a store from its URL: `memory://` (the default), `file:///path/tokens.json`, or
-/// `redis://host:port/db` / `rediss://…` with the options `prefix` and `timeout_ms`. Anything
+/// Open a store from its URL: `memory://` (the default), `file:///path/tokens.json`,
+/// `redis://host:port/db` / `rediss://…` with the options `prefix` and `timeout_ms`, or
+/// `postgres://…` / `mysql://…` with `table`, `timeout_ms` and `pool_size`. Anything
 /// else is a `config` error naming what is supported. Opening never does I/O: a file is read and
 /// Redis connected on first use.
 pub fn open_store(url: &str) -> Result<Arc<dyn TokenStore>> {
@@ -315,15 +326,24 @@ pub fn open_store(url: &str) -> Result<Arc<dyn TokenStore>> {
     match scheme.as_str() {
         "file" => Ok(Arc::new(FileStore::from_url(u)?)),
         #[cfg(feature = "redis")]
-        "redis" | "rediss" => Ok(Arc::new(RedisStore::from_url(u)?)),
+        "redis" | "rediss" | "redis+cluster" | "rediss+cluster" | "redis+sentinel" | "rediss+sentinel" => {
+            Ok(Arc::new(RedisStore::from_url(u)?))
+        }
         #[cfg(not(feature = "redis"))]
-        "redis" | "rediss" => Err(Error::config(
-            "this build of zoho-oauth has no Redis token store (the `redis` feature is off)",
-            "enable the `redis` feature of the zoho-oauth crate (it is on by default), or use memory:// or file:///absolute/path/tokens.json",
-        )),
+        "redis" | "rediss" | "redis+cluster" | "rediss+cluster" | "redis+sentinel" | "rediss+sentinel" => {
+            Err(Error::config(
+                "this build of zoho-oauth has no Redis token store (the `redis` feature is off)",
+                "enable the `redis` feature of the zoho-oauth crate (it is on by default), or use memory:// or file:///absolute/path/tokens.json",
+            ))
+        }
+        #[cfg(feature = "postgres")]
+        "postgres" | "postgresql" => Ok(Arc::new(SqlStore::from_url(u)?)),
+        #[cfg(feature = "mysql")]
+        "mysql" | "mariadb" => Ok(Arc::new(SqlStore::from_url(u)?)),
         _ => Err(Error::config(
             format!("token store {:?} is not supported", crate::dc::truncate(&scheme, 20)),
-            "use memory://, file:///absolute/path/tokens.json or redis://host:6379/0",
+            "use memory://, file:///absolute/path/tokens.json, redis://host:6379/0, \
+             postgres://user@host:5432/db or mysql://user@host:3306/db",
         )),
     }
 }

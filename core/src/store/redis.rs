@@ -1,7 +1,10 @@
-//! `redis://host:port/db` (and `rediss://` over rustls): one store for a fleet of hosts.
+//! `redis://host:port/db` (and `rediss://` over rustls): one store for a fleet of hosts; also
+//! `redis+cluster://host:port[,host:port…]` (Redis Cluster, `rediss+cluster://` with TLS) and
+//! `redis+sentinel://host:port[,host:port…]/service[/db]` (the master a Sentinel group names).
 //!
 //! Per identity `K` (the [`StoreKey`] id) and prefix `P` (default `zoho-oauth:`), with the
-//! identity in braces so a Redis Cluster keeps an identity's keys in one slot:
+//! identity in braces (a hash tag) so a Redis Cluster keeps an identity's keys in one slot and
+//! every script below runs unchanged on one node:
 //!
 //! | key | holds |
 //! | --- | --- |
@@ -18,14 +21,26 @@
 //! compare-and-delete, a token is written only under a fence at least as new as the cached
 //! one's, and an access token is invalidated only if it is still the rejected one.
 //!
+//! In a cluster the client library follows `MOVED`/`ASK` redirections and a master failover
+//! (it refreshes the slot map); listing asks every master (`KEYS`, routed to all of them). With
+//! Sentinel the store asks the sentinels for the master on first use and again after any
+//! failed command, so after a failover it talks to the new master. A failover during a refresh
+//! can lose at most the writes the old master had not replicated: the lease (another process
+//! may then refresh once more) or the token (the next caller refreshes once more); the fencing
+//! counter never goes back below the cached token's fence, so a stale token never overwrites a
+//! newer one.
+//!
 //! When Redis is down or slower than `timeout_ms`, every operation fails with a `store` error
 //! (see the module docs of [`crate::store`] for why that cannot cause a refresh storm).
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, Script};
-use tokio::sync::OnceCell;
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
+use redis::{AsyncCommands, Cmd, Pipeline, RedisFuture, Script, Value};
+use tokio::sync::Mutex;
 
 use super::record::TokenRecord;
 use super::{Backoff, MAX_HISTORY, Snapshot, StoreKey, StoredIdentity, TokenStore, window_ms};
@@ -81,14 +96,64 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('HSET', KEYS[2], 'client_id', ARGV[6], 'accounts_server', ARGV[7])
 return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[2], '+inf')";
 
-/// A token store in Redis, shared by every host that points at the same server and prefix.
+/// Where the store's Redis is.
+enum Target {
+    Single(redis::Client),
+    Cluster(ClusterClient),
+    /// Asked for the current master on (re)connect.
+    Sentinel(Mutex<SentinelClient>),
+}
+
+/// A connection to whichever Redis the URL names; every command goes through it.
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+    Sentinel(MultiplexedConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+            Conn::Sentinel(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Sentinel(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+            Conn::Sentinel(c) => c.get_db(),
+        }
+    }
+}
+
+/// A token store in Redis, shared by every host that points at the same server (cluster,
+/// sentinel group) and prefix.
 pub struct RedisStore {
-    client: redis::Client,
+    target: Target,
     prefix: String,
     timeout: Duration,
-    /// Connected on first use (opening a store does no I/O); reconnects by itself afterwards.
-    conn: OnceCell<ConnectionManager>,
-    /// The URL without credentials, for messages.
+    /// Connected on first use (opening a store does no I/O). A single server's and a cluster's
+    /// connection reconnect by themselves; a Sentinel master's is dropped after a failed
+    /// command, so the next one asks the sentinels again.
+    conn: Mutex<Option<Conn>>,
+    /// The URL without its password, for messages.
     shown: String,
 }
 
@@ -102,44 +167,148 @@ fn hint() -> &'static str {
     "check that Redis is running and reachable at the token store URL; clients with a fresh cached token keep working meanwhile"
 }
 
-impl RedisStore {
-    /// A store from `redis://[user:password@]host:port/db?prefix=…&timeout_ms=…` (or `rediss://`).
-    pub fn from_url(url: &str) -> Result<Self> {
-        let bad = |why: String| {
-            Error::config(
-                format!("the Redis token store URL is invalid: {why}"),
-                "write redis://host:6379/0, optionally ?prefix=myapp:&timeout_ms=2000",
-            )
-        };
-        let mut parsed = url::Url::parse(url.trim()).map_err(|e| bad(e.to_string()))?;
-        if parsed.host_str().is_none_or(str::is_empty) {
-            return Err(bad("it names no host".into()));
+fn bad(why: impl std::fmt::Display) -> Error {
+    Error::config(
+        format!("the Redis token store URL is invalid: {why}"),
+        "write redis://host:6379/0, redis+cluster://host:7000,host:7001 or redis+sentinel://host:26379/mymaster, \
+         optionally ?prefix=myapp:&timeout_ms=2000",
+    )
+}
+
+/// A `redis+cluster://` or `redis+sentinel://` URL taken apart: its several `host:port`s, and
+/// the same URL with only the first host (for the url crate to read credentials, path and query).
+struct MultiHost {
+    tls: bool,
+    hosts: Vec<String>,
+    single: url::Url,
+    shown: String,
+}
+
+fn split_hosts(url: &str, default_port: u16) -> Result<MultiHost> {
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("it has no scheme://"))?;
+    let tls = scheme.to_ascii_lowercase().starts_with("rediss");
+    let cut = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(cut);
+    let (userinfo, hostlist) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    let hosts: Vec<String> = hostlist
+        .split(',')
+        .filter(|h| !h.is_empty())
+        .map(|h| if h.contains(':') { h.to_string() } else { format!("{h}:{default_port}") })
+        .collect();
+    if hosts.is_empty() {
+        return Err(bad("it names no host"));
+    }
+    let creds = userinfo.map(|u| format!("{u}@")).unwrap_or_default();
+    let single = url::Url::parse(&format!("redis://{creds}{}{tail}", hosts[0])).map_err(bad)?;
+    let shown_creds = match userinfo.map(|u| u.split_once(':')) {
+        Some(Some((user, _))) => format!("{user}:***@"),
+        Some(None) => creds.clone(),
+        None => String::new(),
+    };
+    let shown = format!("{scheme}://{shown_creds}{hostlist}{tail}");
+    Ok(MultiHost { tls, hosts, single, shown })
+}
+
+/// The `prefix` and `timeout_ms` options of `parsed`, removed from it.
+fn take_options(parsed: &mut url::Url) -> Result<(String, Duration)> {
+    let mut prefix = DEFAULT_PREFIX.to_string();
+    let mut timeout = DEFAULT_TIMEOUT;
+    let mut rest = Vec::new();
+    for (k, v) in parsed.query_pairs() {
+        match k.as_ref() {
+            "prefix" => prefix = v.into_owned(),
+            "timeout_ms" => {
+                let ms: u64 =
+                    v.parse().ok().filter(|ms| *ms > 0).ok_or_else(|| bad("timeout_ms must be a positive integer"))?;
+                timeout = Duration::from_millis(ms);
+            }
+            _ => rest.push((k.into_owned(), v.into_owned())),
         }
-        let mut prefix = DEFAULT_PREFIX.to_string();
-        let mut timeout = DEFAULT_TIMEOUT;
-        let mut rest = Vec::new();
-        for (k, v) in parsed.query_pairs() {
-            match k.as_ref() {
-                "prefix" => prefix = v.into_owned(),
-                "timeout_ms" => {
-                    let ms: u64 = v
-                        .parse()
-                        .ok()
-                        .filter(|ms| *ms > 0)
-                        .ok_or_else(|| bad("timeout_ms must be a positive integer".into()))?;
-                    timeout = Duration::from_millis(ms);
+    }
+    if rest.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(rest);
+    }
+    Ok((prefix, timeout))
+}
+
+/// A percent-encoded user or password from a URL, decoded (`+` stays `+`).
+fn decoded(s: &str) -> String {
+    form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+impl RedisStore {
+    /// A store from `redis://[user:password@]host:port/db?prefix=…&timeout_ms=…` (or
+    /// `rediss://`), `redis+cluster://[user:password@]host:port[,host:port…][?…]` (or
+    /// `rediss+cluster://`), or `redis+sentinel://[user:password@]host:port[,host:port…]/service[/db][?…]`
+    /// (the user and password are the Redis servers'; the sentinels are asked without).
+    pub fn from_url(url: &str) -> Result<Self> {
+        let url = url.trim();
+        let scheme = url.split(':').next().unwrap_or_default().to_ascii_lowercase();
+        let conn = Mutex::new(None);
+        match scheme.as_str() {
+            "redis+cluster" | "rediss+cluster" => {
+                let MultiHost { tls, hosts, mut single, shown } = split_hosts(url, 6379)?;
+                let (prefix, timeout) = take_options(&mut single)?;
+                let scheme = if tls { "rediss" } else { "redis" };
+                let nodes: Vec<String> = hosts.iter().map(|h| format!("{scheme}://{h}")).collect();
+                let mut b = ClusterClient::builder(nodes).connection_timeout(timeout).response_timeout(timeout);
+                if !single.username().is_empty() {
+                    b = b.username(decoded(single.username()));
                 }
-                _ => rest.push((k.into_owned(), v.into_owned())),
+                if let Some(p) = single.password() {
+                    b = b.password(decoded(p));
+                }
+                let client = b.build().map_err(bad)?;
+                Ok(RedisStore { target: Target::Cluster(client), prefix, timeout, conn, shown })
+            }
+            "redis+sentinel" | "rediss+sentinel" => {
+                let MultiHost { tls, hosts, mut single, shown } = split_hosts(url, 26379)?;
+                let (prefix, timeout) = take_options(&mut single)?;
+                let mut path = single.path().trim_matches('/').split('/');
+                let service = path
+                    .next()
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| bad("it names no service: write redis+sentinel://host:26379/mymaster"))?;
+                let db: i64 = match path.next() {
+                    Some(d) => d.parse().map_err(|_| bad("the database after the service must be a number"))?,
+                    None => 0,
+                };
+                let mut info = redis::RedisConnectionInfo::default().set_db(db);
+                if !single.username().is_empty() {
+                    info = info.set_username(decoded(single.username()));
+                }
+                if let Some(p) = single.password() {
+                    info = info.set_password(decoded(p));
+                }
+                let mut node = SentinelNodeConnectionInfo::default().set_redis_connection_info(info);
+                if tls {
+                    node = node.set_tls_mode(redis::TlsMode::Secure);
+                }
+                let scheme = if tls { "rediss" } else { "redis" };
+                let sentinels: Vec<String> = hosts.iter().map(|h| format!("{scheme}://{h}")).collect();
+                let client =
+                    SentinelClient::build(sentinels, service, Some(node), SentinelServerType::Master).map_err(bad)?;
+                Ok(RedisStore { target: Target::Sentinel(Mutex::new(client)), prefix, timeout, conn, shown })
+            }
+            _ => {
+                let mut parsed = url::Url::parse(url).map_err(bad)?;
+                if parsed.host_str().is_none_or(str::is_empty) {
+                    return Err(bad("it names no host"));
+                }
+                let (prefix, timeout) = take_options(&mut parsed)?;
+                let shown = crate::redact::masked_url(parsed.as_str());
+                let client = redis::Client::open(parsed.as_str()).map_err(bad)?;
+                Ok(RedisStore { target: Target::Single(client), prefix, timeout, conn, shown })
             }
         }
-        if rest.is_empty() {
-            parsed.set_query(None);
-        } else {
-            parsed.query_pairs_mut().clear().extend_pairs(rest);
-        }
-        let shown = crate::redact::masked_url(parsed.as_str());
-        let client = redis::Client::open(parsed.as_str()).map_err(|e| bad(e.to_string()))?;
-        Ok(RedisStore { client, prefix, timeout, conn: OnceCell::new(), shown })
     }
 
     fn err(&self, what: &str, e: impl std::fmt::Display) -> Error {
@@ -150,32 +319,56 @@ impl RedisStore {
         format!("{}{{{key}}}:{part}", self.prefix)
     }
 
-    async fn conn(&self) -> Result<ConnectionManager> {
-        let cfg = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            .set_number_of_retries(1);
-        let c = tokio::time::timeout(
-            self.timeout,
-            self.conn.get_or_try_init(|| ConnectionManager::new_with_config(self.client.clone(), cfg)),
-        )
-        .await
-        .map_err(|_| self.err("connect", "timed out"))?
-        .map_err(|e| self.err("connect", &e).with_source(e))?;
-        Ok(c.clone())
+    async fn connect(&self) -> redis::RedisResult<Conn> {
+        match &self.target {
+            Target::Single(client) => {
+                let cfg = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(self.timeout))
+                    .set_response_timeout(Some(self.timeout))
+                    .set_number_of_retries(1);
+                Ok(Conn::Single(ConnectionManager::new_with_config(client.clone(), cfg).await?))
+            }
+            Target::Cluster(client) => Ok(Conn::Cluster(client.get_async_connection().await?)),
+            Target::Sentinel(sentinel) => {
+                let master = sentinel.lock().await.async_get_client().await?;
+                let cfg = redis::AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(self.timeout))
+                    .set_response_timeout(Some(self.timeout));
+                Ok(Conn::Sentinel(master.get_multiplexed_async_connection_with_config(&cfg).await?))
+            }
+        }
+    }
+
+    async fn conn(&self) -> Result<Conn> {
+        let connected = tokio::time::timeout(self.timeout, async {
+            let mut slot = self.conn.lock().await;
+            if let Some(c) = slot.as_ref() {
+                return Ok(c.clone());
+            }
+            let c = self.connect().await?;
+            *slot = Some(c.clone());
+            Ok::<Conn, redis::RedisError>(c)
+        })
+        .await;
+        connected.map_err(|_| self.err("connect", "timed out"))?.map_err(|e| self.err("connect", &e).with_source(e))
     }
 
     /// Run one Redis operation with the store's deadline and map failures to `store` errors.
-    async fn run<T, F>(&self, what: &str, op: impl FnOnce(ConnectionManager) -> F) -> Result<T>
+    async fn run<T, F>(&self, what: &str, op: impl FnOnce(Conn) -> F) -> Result<T>
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
         let conn = self.conn().await?;
-        match tokio::time::timeout(self.timeout, op(conn)).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(self.err(what, &e).with_source(e)),
-            Err(_) => Err(self.err(what, "timed out")),
+        let outcome = match tokio::time::timeout(self.timeout, op(conn)).await {
+            Ok(Ok(v)) => return Ok(v),
+            Ok(Err(e)) => self.err(what, &e).with_source(e),
+            Err(_) => self.err(what, "timed out"),
+        };
+        if matches!(self.target, Target::Sentinel(_)) {
+            // The master may have changed: ask the sentinels again next time.
+            *self.conn.lock().await = None;
         }
+        Err(outcome)
     }
 
     async fn put_impl(&self, key: &StoreKey, token: &TokenSet, fence: u64, now_ms: i64) -> Result<bool> {
@@ -459,8 +652,13 @@ impl TokenStore for RedisStore {
     fn list(&self) -> BoxFuture<'_, Result<Vec<StoredIdentity>>> {
         Box::pin(async move {
             let pattern = format!("{}{{*}}:meta", self.prefix);
+            let cluster = matches!(self.target, Target::Cluster(_));
             let keys: Vec<String> = self
                 .run("list", |mut c| async move {
+                    if cluster {
+                        // SCAN walks one node; KEYS is sent to every master and the answers joined.
+                        return c.keys(pattern).await;
+                    }
                     let mut it = c.scan_match::<_, String>(pattern).await?;
                     let mut out = Vec::new();
                     while let Some(k) = futures_util::StreamExt::next(&mut it).await {
