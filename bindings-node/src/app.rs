@@ -13,7 +13,9 @@ use crate::logger::NativeLogger;
 use crate::mock::MockClock;
 use crate::promise::{CancelToken, check, spawn};
 
-/// What to put in an authorization URL.
+/// What to put in an authorization URL. Field for field the core's `AuthorizationRequest` in
+/// camelCase (napi needs a `#[napi(object)]` of its own to read a JavaScript object); the rules
+/// about the values live in the core.
 #[napi(object, object_to_js = false)]
 pub struct AuthorizationUrlOptions {
     /// Scopes such as `ZohoCRM.modules.ALL`.
