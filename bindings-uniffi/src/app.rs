@@ -6,10 +6,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use zoho_oauth::{
-    AuthorizationRequest, CallbackOptions, DeviceFlowRequest, ExchangeRequest, GrantCode, PkceVerifier, RefreshToken,
+    AppConfig, AuthorizationRequest, CallbackOptions, DeviceFlowRequest, ExchangeRequest, GrantCode, PkceVerifier,
+    RefreshToken,
 };
 
-use crate::convert::{AppOptions, ClientType, build_app};
+use crate::convert::{ClientType, pairs};
 use crate::error::Result;
 use crate::runtime::on_core;
 
@@ -233,17 +234,18 @@ impl OAuthApp {
         dc_secrets: HashMap<String, String>,
         timeout_secs: f64,
     ) -> Result<Arc<Self>> {
-        let app = build_app(AppOptions {
+        let app = AppConfig {
             client_id,
             client_secret,
-            dc,
-            client_type,
+            dc: Some(dc),
+            client_type: ClientType::name(client_type),
             accounts_url,
-            dc_accounts_urls,
-            dc_secrets,
-            timeout_secs,
-            clock: None,
-        })?;
+            dc_accounts_urls: pairs(dc_accounts_urls),
+            dc_secrets: pairs(dc_secrets),
+            timeout: Some(timeout_secs),
+            ..AppConfig::default()
+        }
+        .build()?;
         Ok(Arc::new(OAuthApp { app }))
     }
 

@@ -5,10 +5,10 @@ use std::fmt;
 use std::sync::Arc;
 
 use zoho_oauth::config::Naming;
-use zoho_oauth::{Body, Product, RequestBuilder, RequestConfig};
+use zoho_oauth::{AppConfig, Body, ClientConfig, Product, RequestBuilder, RequestConfig};
 
 use crate::app::TokenSet;
-use crate::convert::{ClientOptions, ClientType, build_client};
+use crate::convert::{ClientType, pairs};
 use crate::error::Result;
 use crate::runtime::on_core;
 
@@ -174,28 +174,32 @@ impl Client {
         refresh_budget: i32,
         initial_token: Option<Arc<TokenSet>>,
     ) -> Result<Arc<Self>> {
-        let inner = build_client(ClientOptions {
-            client_id,
-            client_secret,
+        let inner = ClientConfig {
+            app: AppConfig {
+                client_id,
+                client_secret: Some(client_secret),
+                dc: Some(dc),
+                client_type: ClientType::name(client_type),
+                accounts_url,
+                dc_accounts_urls: pairs(dc_accounts_urls),
+                dc_secrets: pairs(dc_secrets),
+                ..AppConfig::default()
+            },
             refresh_token,
-            dc,
-            token_store,
-            accounts_url,
-            api_domain,
-            refresh_margin_secs,
-            timeout_secs,
-            max_retries,
-            max_concurrency,
-            max_response_bytes,
-            allow_hosts,
+            token_store: Some(token_store),
             accounts_server,
-            client_type,
-            dc_secrets,
-            dc_accounts_urls,
-            refresh_budget,
+            api_domain,
+            allow_hosts,
+            refresh_margin: Some(refresh_margin_secs),
+            refresh_budget: Some(i64::from(refresh_budget)),
+            timeout: Some(timeout_secs),
+            max_retries: Some(i64::from(max_retries)),
+            max_concurrency: max_concurrency.map(i64::from),
+            max_response_bytes,
             initial_token: initial_token.map(|t| t.inner.clone()),
-            clock: None,
-        })?;
+            naming: Naming::Snake,
+        }
+        .build()?;
         Ok(Arc::new(Client { inner }))
     }
 

@@ -8,11 +8,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Value, json};
 use zoho_mock::{DEFAULT_CLIENT_ID, MockConfig, MockZoho, Settings};
-use zoho_oauth::{Clock, SystemClock};
+use zoho_oauth::{AppConfig, ClientConfig, Clock, SystemClock};
 
 use crate::app::OAuthApp;
 use crate::client::Client;
-use crate::convert::{AppOptions, ClientOptions, ClientType, build_app, build_client};
+use crate::convert::{ClientType, pairs};
 use crate::error::{Result, ZohoError};
 
 /// The secret of the mock's default self client (the same in every data centre).
@@ -244,17 +244,16 @@ impl MockServer {
         client_type: Option<ClientType>,
         virtual_clock: bool,
     ) -> Result<Arc<OAuthApp>> {
-        let app = build_app(AppOptions {
+        let app = AppConfig {
             client_id: client_id.unwrap_or_else(|| DEFAULT_CLIENT_ID.to_string()),
             client_secret: Some(client_secret.unwrap_or_else(|| DEFAULT_CLIENT_SECRET.to_string())),
-            dc: self.home_dc()?,
-            client_type: Some(client_type.unwrap_or(ClientType::SelfClient)),
-            accounts_url: None,
-            dc_accounts_urls: self.dc_urls()?,
-            dc_secrets: HashMap::new(),
-            timeout_secs: 30.0,
+            dc: Some(self.home_dc()?),
+            client_type: ClientType::name(Some(client_type.unwrap_or(ClientType::SelfClient))),
+            dc_accounts_urls: pairs(self.dc_urls()?),
             clock: virtual_clock.then(|| self.clock()),
-        })?;
+            ..AppConfig::default()
+        }
+        .build()?;
         Ok(Arc::new(OAuthApp { app }))
     }
 
@@ -286,28 +285,22 @@ impl MockServer {
             }
         };
         let base = self.base_url()?;
-        let inner = build_client(ClientOptions {
-            client_id: DEFAULT_CLIENT_ID.to_string(),
-            client_secret: DEFAULT_CLIENT_SECRET.to_string(),
+        let inner = ClientConfig {
+            app: AppConfig {
+                client_id: DEFAULT_CLIENT_ID.to_string(),
+                client_secret: Some(DEFAULT_CLIENT_SECRET.to_string()),
+                dc: Some(self.home_dc()?),
+                accounts_url: Some(base.clone()),
+                clock: virtual_clock.then(|| self.clock()),
+                ..AppConfig::default()
+            },
             refresh_token,
-            dc: self.home_dc()?,
-            token_store,
-            accounts_url: Some(base.clone()),
+            token_store: Some(token_store),
             api_domain: Some(base),
-            refresh_margin_secs,
-            timeout_secs: 30.0,
-            max_retries: 3,
-            max_concurrency: None,
-            max_response_bytes: None,
-            allow_hosts: Vec::new(),
-            accounts_server: None,
-            client_type: None,
-            dc_accounts_urls: HashMap::new(),
-            dc_secrets: HashMap::new(),
-            refresh_budget: 10,
-            initial_token: None,
-            clock: virtual_clock.then(|| self.clock()),
-        })?;
+            refresh_margin: Some(refresh_margin_secs),
+            ..ClientConfig::default()
+        }
+        .build()?;
         Ok(Arc::new(Client { inner }))
     }
 
