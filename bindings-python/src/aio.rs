@@ -34,9 +34,10 @@ struct Done {
 struct Completer {
     event_loop: Py<PyAny>,
     queue: Mutex<Vec<Done>>,
-    /// The writing end of the wake-up socket whose reading end the loop watches (Unix).
+    /// The writing end of the wake-up socket whose reading end the loop watches (Unix; unset
+    /// when the loop cannot watch a descriptor).
     #[cfg(unix)]
-    wake: Option<std::os::unix::net::UnixStream>,
+    wake: std::sync::OnceLock<std::os::unix::net::UnixStream>,
 }
 
 fn lock(q: &Mutex<Vec<Done>>) -> MutexGuard<'_, Vec<Done>> {
@@ -49,61 +50,44 @@ thread_local! {
     static CURRENT: RefCell<Option<Arc<Completer>>> = const { RefCell::new(None) };
 }
 
-fn completer_for(event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Completer>> {
+fn completer_for(event_loop: &Bound<'_, PyAny>) -> Arc<Completer> {
     CURRENT.with(|cell| {
         let mut current = cell.borrow_mut();
         if let Some(c) = current.as_ref()
             && c.event_loop.as_ptr() == event_loop.as_ptr()
         {
-            return Ok(c.clone());
+            return c.clone();
         }
+        let c = Arc::new(Completer {
+            event_loop: event_loop.clone().unbind(),
+            queue: Mutex::new(Vec::new()),
+            #[cfg(unix)]
+            wake: std::sync::OnceLock::new(),
+        });
         #[cfg(unix)]
-        let c = {
-            let (reader, writer) = wake_pair().unzip();
-            let c = Arc::new(Completer {
-                event_loop: event_loop.clone().unbind(),
-                queue: Mutex::new(Vec::new()),
-                wake: writer,
-            });
-            match reader.map(|r| watch(event_loop, &c, r)) {
-                Some(Ok(())) => c,
-                // The loop cannot watch a descriptor: fall back to call_soon_threadsafe.
-                _ => Arc::new(Completer {
-                    event_loop: event_loop.clone().unbind(),
-                    queue: Mutex::new(Vec::new()),
-                    wake: None,
-                }),
-            }
-        };
-        #[cfg(not(unix))]
-        let c = Arc::new(Completer { event_loop: event_loop.clone().unbind(), queue: Mutex::new(Vec::new()) });
+        watch(event_loop, &c);
         *current = Some(c.clone());
-        Ok(c)
+        c
     })
 }
 
-/// A non-blocking socket pair: (reading end, writing end).
+/// Let `event_loop` watch the reading end of a new socket pair with a [`Drain`] of `completer`,
+/// and give the completer the writing end. The drain owns the reading end and keeps the
+/// completer (and the results queued in it) alive as long as the loop keeps the registration:
+/// `loop.close()` drops both. If the loop cannot watch a descriptor, the completer keeps no
+/// socket and wakes the loop through `call_soon_threadsafe`.
 #[cfg(unix)]
-fn wake_pair() -> Option<(std::os::unix::net::UnixStream, std::os::unix::net::UnixStream)> {
-    let (reader, writer) = std::os::unix::net::UnixStream::pair().ok()?;
-    reader.set_nonblocking(true).ok()?;
-    writer.set_nonblocking(true).ok()?;
-    Some((reader, writer))
-}
-
-/// Let `event_loop` watch `reader` with a [`Drain`] of `completer`. The drain owns the reading
-/// end and keeps the completer (and the results queued in it) alive as long as the loop keeps
-/// the registration: `loop.close()` drops both.
-#[cfg(unix)]
-fn watch(
-    event_loop: &Bound<'_, PyAny>,
-    completer: &Arc<Completer>,
-    reader: std::os::unix::net::UnixStream,
-) -> PyResult<()> {
+fn watch(event_loop: &Bound<'_, PyAny>, completer: &Arc<Completer>) {
     use std::os::fd::AsRawFd;
+    let Ok((reader, writer)) = std::os::unix::net::UnixStream::pair() else { return };
+    if reader.set_nonblocking(true).is_err() || writer.set_nonblocking(true).is_err() {
+        return;
+    }
     let fd = reader.as_raw_fd();
     let drain = Drain { completer: completer.clone(), reader: Some(reader) };
-    event_loop.call_method1(intern!(event_loop.py(), "add_reader"), (fd, drain)).map(|_| ())
+    if event_loop.call_method1(intern!(event_loop.py(), "add_reader"), (fd, drain)).is_ok() {
+        let _ = completer.wake.set(writer);
+    }
 }
 
 impl Completer {
@@ -116,7 +100,7 @@ impl Completer {
         };
         if first {
             #[cfg(unix)]
-            if let Some(w) = &self.wake {
+            if let Some(w) = self.wake.get() {
                 use std::io::Write as _;
                 // WouldBlock means the socket already holds unread wake-ups: the loop will drain.
                 let _ = (&*w).write(&[1]);
@@ -208,7 +192,7 @@ where
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
     let py_fut = event_loop.call_method0(intern!(py, "create_future"))?;
-    let completer = completer_for(&event_loop)?;
+    let completer = completer_for(&event_loop);
     let target = py_fut.clone().unbind();
     let handle = zoho_oauth::runtime().spawn(async move {
         let out = fut.await;
