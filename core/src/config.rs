@@ -216,18 +216,15 @@ impl ClientConfig {
             app.timeout = self.timeout;
         }
         // The accounts-URL rule (module docs): a Zoho accounts server names the user's DC.
-        let token_server = self.initial_token.as_ref().map(|t| t.accounts_server.clone());
-        let zoho_server = match &app.accounts_url {
-            Some(u) => Some(u.clone()).filter(|u| is_zoho_accounts_server(u)),
-            None => token_server.filter(|u| is_zoho_accounts_server(u)),
+        // An accounts URL that is Zoho's moves from the app (override) to the client (user's DC).
+        let zoho_server = if app.accounts_url.is_some() {
+            app.accounts_url.take_if(|u| is_zoho_accounts_server(u))
+        } else {
+            self.initial_token.as_ref().map(|t| t.accounts_server.clone()).filter(|u| is_zoho_accounts_server(u))
         };
-        if zoho_server.is_some() && app.accounts_url.is_some() {
-            app.accounts_url = None;
-        }
         let mut b = Client::builder(app.build()?, self.refresh_token);
-        match (self.accounts_server, zoho_server) {
-            (Some(s), _) | (None, Some(s)) => b = b.accounts_server(s),
-            (None, None) => {}
+        if let Some(s) = self.accounts_server.or(zoho_server) {
+            b = b.accounts_server(s);
         }
         if let Some(s) = self.token_store {
             b = b.token_store_url(s);
