@@ -157,7 +157,8 @@ pub use secret::{AccessToken, ClientSecret, DeviceCode, GrantCode, PkceVerifier,
 #[cfg(feature = "redis")]
 pub use store::RedisStore;
 pub use store::{
-    Backoff, FailureSummary, FileStore, MemoryStore, Snapshot, StoreKey, StoredIdentity, TokenStore, open_store,
+    Backoff, CasStore, DEFAULT_KV_TIMEOUT, FailureSummary, FileStore, KeyValueStore, KvError, MemoryStore, Snapshot,
+    StoreKey, StoredIdentity, TokenStore, open_store,
 };
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub use store::{SCHEMA_VERSION, SqlStore};

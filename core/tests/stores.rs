@@ -9,6 +9,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -16,9 +17,10 @@ use std::time::{Duration, Instant};
 
 use common::{Env, SCOPES};
 use zoho_mock::Fault;
+use zoho_oauth::clock::BoxFuture;
 use zoho_oauth::{
-    AccessToken, Client, ErrorCode, FileStore, OAuthApp, RedisStore, RefreshToken, SqlStore, StoreKey, TokenSet,
-    TokenStore, import_zoho_sdk_csv, open_store,
+    AccessToken, CasStore, Client, ErrorCode, FileStore, KeyValueStore, KvError, OAuthApp, RedisStore, RefreshToken,
+    SqlStore, StoreKey, TokenSet, TokenStore, import_zoho_sdk_csv, open_store,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -43,7 +45,7 @@ fn store_worker() {
                 .build()
                 .expect("app");
             Client::builder(app, var("ZW_RT"))
-                .token_store_url(var("ZW_STORE"))
+                .token_store(open_test_store(&var("ZW_STORE")))
                 .refresh_lease(Duration::from_millis(var("ZW_LEASE_MS").parse().expect("lease ms")))
                 .build()
                 .expect("client")
@@ -72,7 +74,7 @@ fn store_worker() {
                 }
             }
             "write" => {
-                let store = open_store(&var("ZW_STORE")).expect("store");
+                let store = open_test_store(&var("ZW_STORE"));
                 wait_for(Path::new(&var("ZW_GO")));
                 let me = var("ZW_ID");
                 for i in 0..5 {
@@ -86,6 +88,77 @@ fn store_worker() {
             other => panic!("unknown worker mode {other}"),
         }
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// A store of the user's own: `CasStore` on a key-value map, here one JSON file shared by the
+// worker processes with an OS lock around each compare-and-set (what a user would write over
+// their own database). URL `cas+file:///path` (this test's opener only).
+
+/// `open_store`, plus `cas+file://` for the user-store suite.
+fn open_test_store(url: &str) -> Arc<dyn TokenStore> {
+    match url.strip_prefix("cas+file://") {
+        Some(path) => Arc::new(CasStore::new(Arc::new(FileKv(PathBuf::from(path))), "the test's key-value store")),
+        None => open_store(url).expect("store"),
+    }
+}
+
+/// A string map in one JSON file; every operation holds an exclusive lock on a lock file beside
+/// it (not on the data file itself, which each write replaces by a rename).
+struct FileKv(PathBuf);
+
+type KvResult<T> = std::result::Result<T, KvError>;
+
+impl FileKv {
+    fn with<T>(&self, f: impl FnOnce(&mut BTreeMap<String, String>) -> (T, bool)) -> KvResult<T> {
+        let lock =
+            std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(self.0.with_extension("lock"))?;
+        lock.lock()?;
+        let text = std::fs::read_to_string(&self.0).or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Ok(String::new()),
+            _ => Err(e),
+        })?;
+        let mut map: BTreeMap<String, String> =
+            if text.is_empty() { BTreeMap::new() } else { serde_json::from_str(&text)? };
+        let (out, changed) = f(&mut map);
+        if changed {
+            let tmp = self.0.with_extension(format!("tmp-{}", std::process::id()));
+            std::fs::write(&tmp, serde_json::to_vec(&map)?)?;
+            std::fs::rename(&tmp, &self.0)?;
+        }
+        drop(lock);
+        Ok(out)
+    }
+}
+
+impl KeyValueStore for FileKv {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, KvResult<Option<String>>> {
+        Box::pin(async move { self.with(|m| (m.get(key).cloned(), false)) })
+    }
+
+    fn compare_and_set<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<&'a str>,
+        new: Option<&'a str>,
+    ) -> BoxFuture<'a, KvResult<bool>> {
+        Box::pin(async move {
+            self.with(|m| {
+                if m.get(key).map(String::as_str) != expected {
+                    return (false, false);
+                }
+                match new {
+                    Some(v) => m.insert(key.to_string(), v.to_string()),
+                    None => m.remove(key),
+                };
+                (true, true)
+            })
+        })
+    }
+
+    fn keys(&self) -> BoxFuture<'_, KvResult<Vec<String>>> {
+        Box::pin(async move { self.with(|m| (m.keys().cloned().collect(), false)) })
+    }
 }
 
 fn wait_for(go: &Path) {
@@ -153,7 +226,7 @@ fn now_ms() -> i64 {
 async fn expired_identity(env: &Env, store_url: &str) -> String {
     let rt = env.refresh_token(SCOPES);
     let key = StoreKey::new(&env.url(), zoho_mock::DEFAULT_CLIENT_ID, &RefreshToken::new(rt.clone()));
-    let store = open_store(store_url).expect("store");
+    let store = open_test_store(store_url);
     store.put(&key, token("1000.expired", now_ms() - 1_000)).await.expect("seed");
     rt
 }
@@ -288,7 +361,7 @@ async fn fleet_on_a_bad_day(store_url: &str, fault: Fault, code: &str, max_reque
 
     // The backoff (or cooldown) window passes; the endpoint works again.
     let key = StoreKey::new(&env.url(), zoho_mock::DEFAULT_CLIENT_ID, &RefreshToken::new(rt.clone()));
-    let store = open_store(store_url).expect("store");
+    let store = open_test_store(store_url);
     if let Some(mut b) = store.backoff(&key).await.expect("backoff") {
         b.until_ms = now_ms() - 1;
         store.set_backoff(&key, b).await.expect("age the backoff");
@@ -360,7 +433,7 @@ async fn killed_holder_during_an_outage(store_url: &str, lease: Duration) {
 /// every entry keeps its refresh token and label.
 async fn concurrent_writers_never_lose_entries(store_url: &str) {
     let dir = scratch("writers");
-    let store = open_store(store_url).expect("store");
+    let store = open_test_store(store_url);
     for round in 0..20 {
         let go = dir.join(format!("go-{round}"));
         let workers: Vec<Child> = (0..4)
@@ -456,6 +529,15 @@ macro_rules! shared_store_suite {
 // File store
 
 shared_store_suite!(file_store, |name: &str| Some(file_store_url(name)), lease_ms = 10_000);
+
+// ---------------------------------------------------------------------------------------------
+// A user's key-value store (`CasStore` on `FileKv`): the same suite, across processes.
+
+shared_store_suite!(
+    user_key_value_store,
+    |name: &str| Some(format!("cas+{}", file_store_url(name))),
+    lease_ms = 10_000
+);
 
 #[tokio::test]
 async fn file_store_persists_tokens_without_secrets_unless_asked() {

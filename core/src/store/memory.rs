@@ -1,16 +1,13 @@
 //! `memory://`: the in-process store. Every `MemoryStore::shared()` sees the same state per
 //! identity, so a web app that builds a client per request still refreshes once.
 
-use std::future::ready;
+use std::future::{Future, ready};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
-use std::time::Duration;
 
+use super::StoreKey;
+use super::backend::RecordBackend;
 use super::record::{self, Record, Records};
-use super::{Backoff, Snapshot, StoreKey, StoredIdentity, TokenStore, window_ms};
-use crate::clock::BoxFuture;
 use crate::error::Result;
-use crate::secret::{AccessToken, RefreshToken};
-use crate::token::TokenSet;
 
 type Map = Mutex<Records>;
 
@@ -44,116 +41,43 @@ impl MemoryStore {
         // matters (each operation is a few assignments), so recover from poisoning.
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
-
-    /// Run `f` on the record of `key` (created when missing) and answer its result at once.
-    fn with<'a, T: Send + 'a>(&self, key: &StoreKey, f: impl FnOnce(&mut Record) -> T) -> BoxFuture<'a, Result<T>> {
-        let out = f(record::entry(&mut self.lock(), key));
-        Box::pin(ready(Ok(out)))
-    }
 }
 
-impl TokenStore for MemoryStore {
-    fn get<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<TokenSet>>> {
-        let t = self.lock().get(key.as_str()).and_then(Record::token);
-        Box::pin(ready(Ok(t)))
-    }
-
-    fn put<'a>(&'a self, key: &'a StoreKey, token: TokenSet) -> BoxFuture<'a, Result<()>> {
-        self.with(key, |r| r.put(&token))
-    }
-
-    fn put_fenced<'a>(&'a self, key: &'a StoreKey, token: TokenSet, fence: u64) -> BoxFuture<'a, Result<bool>> {
-        self.with(key, |r| r.put_fenced(&token, fence))
-    }
-
-    fn invalidate_if<'a>(&'a self, key: &'a StoreKey, rejected: &'a AccessToken) -> BoxFuture<'a, Result<bool>> {
-        self.with(key, |r| r.invalidate_if(rejected))
-    }
-
-    fn try_lease<'a>(
+impl RecordBackend for MemoryStore {
+    fn read<'a, T: Send + 'a>(
         &'a self,
         key: &'a StoreKey,
-        holder: &'a str,
-        ttl: Duration,
-        now_ms: i64,
-    ) -> BoxFuture<'a, Result<Option<u64>>> {
-        self.with(key, |r| r.try_lease(holder, now_ms.saturating_add(window_ms(ttl)), now_ms))
+        f: impl FnOnce(Option<&Record>) -> T + Send + 'a,
+    ) -> impl Future<Output = Result<T>> + Send + 'a {
+        ready(Ok(f(self.lock().get(key.as_str()))))
     }
 
-    fn release_lease<'a>(&'a self, key: &'a StoreKey, holder: &'a str) -> BoxFuture<'a, Result<()>> {
-        self.with(key, |r| r.release_lease(holder))
-    }
-
-    fn record_refresh<'a>(
+    fn update<'a, T: Send + 'a>(
         &'a self,
+        _what: &'static str,
         key: &'a StoreKey,
-        at_ms: i64,
-        window: Duration,
-    ) -> BoxFuture<'a, Result<Vec<i64>>> {
-        self.with(key, |r| r.record_refresh(at_ms, window_ms(window)))
+        f: impl Fn(&mut Record) -> (T, bool) + Send + Sync + 'a,
+    ) -> impl Future<Output = Result<T>> + Send + 'a {
+        ready(Ok(f(record::entry(&mut self.lock(), key)).0))
     }
 
-    fn refresh_history<'a>(
-        &'a self,
-        key: &'a StoreKey,
-        now_ms: i64,
-        window: Duration,
-    ) -> BoxFuture<'a, Result<Vec<i64>>> {
-        self.with(key, |r| r.history(now_ms, window_ms(window)))
+    fn records(&self) -> impl Future<Output = Result<Vec<(String, Record)>>> + Send + '_ {
+        ready(Ok(self.lock().iter().map(|(id, r)| (id.clone(), r.clone())).collect()))
     }
 
-    fn set_cooldown<'a>(&'a self, key: &'a StoreKey, until_ms: i64) -> BoxFuture<'a, Result<()>> {
-        self.with(key, |r| r.cooldown_until_ms = Some(until_ms))
-    }
-
-    fn cooldown_until<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<i64>>> {
-        self.with(key, |r| r.cooldown_until_ms)
-    }
-
-    fn set_backoff<'a>(&'a self, key: &'a StoreKey, backoff: Backoff) -> BoxFuture<'a, Result<()>> {
-        self.with(key, |r| r.backoff = Some(backoff))
-    }
-
-    fn backoff<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<Backoff>>> {
-        self.with(key, |r| r.backoff.clone())
-    }
-
-    fn clear_backoff<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<()>> {
-        self.with(key, |r| r.backoff = None)
-    }
-
-    fn snapshot<'a>(&'a self, key: &'a StoreKey, now_ms: i64, window: Duration) -> BoxFuture<'a, Result<Snapshot>> {
-        self.with(key, |r| r.snapshot(now_ms, window_ms(window)))
-    }
-
-    fn save_refresh_token<'a>(
-        &'a self,
-        key: &'a StoreKey,
-        refresh_token: &'a RefreshToken,
-        label: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<()>> {
-        self.with(key, |r| r.save_refresh_token(refresh_token, label))
-    }
-
-    fn load_refresh_token<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<RefreshToken>>> {
-        self.with(key, |r| r.load_refresh_token())
-    }
-
-    fn list(&self) -> BoxFuture<'_, Result<Vec<StoredIdentity>>> {
-        let l = record::list(&self.lock());
-        Box::pin(ready(Ok(l)))
-    }
-
-    fn delete<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<bool>> {
-        let existed = self.lock().remove(key.as_str()).is_some();
-        Box::pin(ready(Ok(existed)))
+    fn remove<'a>(&'a self, key: &'a StoreKey) -> impl Future<Output = Result<bool>> + Send + 'a {
+        ready(Ok(self.lock().remove(key.as_str()).is_some()))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
-    use crate::secret::RefreshToken;
+    use crate::secret::{AccessToken, RefreshToken};
+    use crate::store::TokenStore;
+    use crate::token::TokenSet;
 
     fn token(at: &str) -> TokenSet {
         match TokenSet::parse(200, &format!(r#"{{"access_token":"{at}"}}"#), 0, "https://accounts.zoho.com") {

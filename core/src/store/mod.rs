@@ -22,12 +22,20 @@
 //! (features `postgres` and `mysql`, on by default) behave the same way; their table, DDL and
 //! options are described in [`SqlStore`]'s module.
 //!
+//! A store of one's own is either a [`TokenStore`] (the one extension point; Rust only) or, much
+//! smaller, a [`KeyValueStore`]: a string map with an atomic compare-and-set, on which
+//! [`CasStore`] builds every operation with the same record and semantics as the built-in
+//! stores. The Python and Node packages take an object with those three methods as their
+//! `token_store` / `tokenStore` option.
+//!
 //! The refresh token is stored only when the caller asks ([`TokenStore::save_refresh_token`],
 //! used after a code exchange or by the CLI); the client secret never is.
 
+mod backend;
 mod file;
 #[cfg(feature = "csv")]
 mod import;
+mod kv;
 mod memory;
 mod record;
 #[cfg(feature = "redis")]
@@ -44,6 +52,7 @@ use sha2::{Digest, Sha256};
 pub use file::FileStore;
 #[cfg(feature = "csv")]
 pub use import::{SdkToken, import_zoho_sdk_csv};
+pub use kv::{CasStore, DEFAULT_KV_TIMEOUT, KeyValueStore, KvError};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;

@@ -163,10 +163,13 @@ impl Record {
         }
     }
 
-    pub(crate) fn release_lease(&mut self, holder: &str) {
-        if self.lease.as_ref().is_some_and(|l| l.holder == holder) {
+    /// Release the lease if `holder` holds it; whether it did.
+    pub(crate) fn release_lease(&mut self, holder: &str) -> bool {
+        let ours = self.lease.as_ref().is_some_and(|l| l.holder == holder);
+        if ours {
             self.lease = None;
         }
+        ours
     }
 
     pub(crate) fn record_refresh(&mut self, at_ms: i64, window_ms: i64) -> Vec<i64> {

@@ -63,13 +63,11 @@ use std::time::Duration;
 use sqlx::Row;
 use tokio::sync::OnceCell;
 
+use super::StoreKey;
+use super::backend::{self, RecordBackend};
 use super::record::Record;
-use super::{Backoff, Snapshot, StoreKey, StoredIdentity, TokenStore, window_ms};
-use crate::clock::BoxFuture;
 use crate::error::{Error, Result};
 use crate::redact::Scrub;
-use crate::secret::{AccessToken, RefreshToken};
-use crate::token::TokenSet;
 
 const DEFAULT_TABLE: &str = "zoho_oauth_tokens";
 const DEFAULT_TIMEOUT: Duration = Duration::from_millis(2000);
@@ -243,11 +241,6 @@ impl std::fmt::Debug for SqlStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqlStore").field("url", &self.shown).field("table", &self.table).finish()
     }
-}
-
-/// A JSON value this build cannot read is treated as absent (the next write replaces it).
-fn parse_record(state: Option<String>) -> Option<Record> {
-    state.and_then(|s| serde_json::from_str(&s).ok())
 }
 
 fn is_retryable(e: &sqlx::Error) -> bool {
@@ -441,9 +434,24 @@ impl SqlStore {
                 .with_hint("the table belongs to something else: give the store a table of its own with ?table=")),
         }
     }
+}
 
+fn bad_url(why: &str) -> Error {
+    Error::config(
+        format!("the SQL token store URL is invalid: {why}"),
+        "write postgres://user:password@host:5432/db or mysql://user:password@host:3306/db, optionally \
+         ?table=zoho_oauth_tokens&timeout_ms=2000&sslmode=require",
+    )
+}
+
+/// Every store operation (`backend.rs`) on a row locked in a short transaction.
+impl RecordBackend for SqlStore {
     /// Read one identity's record without locking it.
-    async fn read<T>(&self, key: &StoreKey, f: impl FnOnce(Option<&Record>) -> T) -> Result<T> {
+    async fn read<'a, T: Send + 'a>(
+        &'a self,
+        key: &'a StoreKey,
+        f: impl FnOnce(Option<&Record>) -> T + Send + 'a,
+    ) -> Result<T> {
         self.migrate().await?;
         let q = self.sql.select.as_str();
         let state: Option<String> = self
@@ -453,24 +461,20 @@ impl SqlStore {
                 })
             })
             .await?;
-        Ok(f(parse_record(state).as_ref()))
+        Ok(f(state.as_deref().and_then(backend::parse).as_ref()))
     }
 
     /// Change one identity's record in a transaction that holds its row locked: created when
     /// missing, written back when `f` says it changed. A transaction that lost a deadlock or a
     /// serialization race is run again.
-    async fn update<T: Send>(
-        &self,
-        what: &str,
-        key: &StoreKey,
-        f: impl Fn(&mut Record) -> (T, bool) + Send + Sync,
+    async fn update<'a, T: Send + 'a>(
+        &'a self,
+        what: &'static str,
+        key: &'a StoreKey,
+        f: impl Fn(&mut Record) -> (T, bool) + Send + Sync + 'a,
     ) -> Result<T> {
         self.migrate().await?;
-        let fresh = Record {
-            client_id: key.client_id().to_string(),
-            accounts_server: key.accounts_server().to_string(),
-            ..Record::default()
-        };
+        let fresh = backend::fresh(key);
         let empty = serde_json::to_string(&fresh).map_err(|e| self.err(what, e))?;
         let sql = &self.sql;
         let mut attempt = 0;
@@ -490,7 +494,7 @@ impl SqlStore {
                             .map(|r| r.try_get(0))
                             .transpose()?
                     };
-                    let mut rec = parse_record(state).unwrap_or_else(|| fresh.clone());
+                    let mut rec = state.as_deref().and_then(backend::parse).unwrap_or_else(|| fresh.clone());
                     let (out, changed) = f(&mut rec);
                     if changed {
                         let body = serde_json::to_string(&rec).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
@@ -508,145 +512,33 @@ impl SqlStore {
             }
         }
     }
-}
 
-fn bad_url(why: &str) -> Error {
-    Error::config(
-        format!("the SQL token store URL is invalid: {why}"),
-        "write postgres://user:password@host:5432/db or mysql://user:password@host:3306/db, optionally \
-         ?table=zoho_oauth_tokens&timeout_ms=2000&sslmode=require",
-    )
-}
-
-impl TokenStore for SqlStore {
-    fn get<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<TokenSet>>> {
-        Box::pin(self.read(key, |r| r.and_then(Record::token)))
-    }
-
-    fn put<'a>(&'a self, key: &'a StoreKey, token: TokenSet) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.update("put", key, move |r| (r.put(&token), true)))
-    }
-
-    fn put_fenced<'a>(&'a self, key: &'a StoreKey, token: TokenSet, fence: u64) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(self.update("put", key, move |r| {
-            let written = r.put_fenced(&token, fence);
-            (written, written)
-        }))
-    }
-
-    fn invalidate_if<'a>(&'a self, key: &'a StoreKey, rejected: &'a AccessToken) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(self.update("invalidate", key, move |r| {
-            let removed = r.invalidate_if(rejected);
-            (removed, removed)
-        }))
-    }
-
-    fn try_lease<'a>(
-        &'a self,
-        key: &'a StoreKey,
-        holder: &'a str,
-        ttl: Duration,
-        now_ms: i64,
-    ) -> BoxFuture<'a, Result<Option<u64>>> {
-        Box::pin(self.update("lease", key, move |r| {
-            let fence = r.try_lease(holder, now_ms.saturating_add(window_ms(ttl)), now_ms);
-            let taken = fence.is_some();
-            (fence, taken)
-        }))
-    }
-
-    fn release_lease<'a>(&'a self, key: &'a StoreKey, holder: &'a str) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.update("release", key, move |r| (r.release_lease(holder), true)))
-    }
-
-    fn record_refresh<'a>(
-        &'a self,
-        key: &'a StoreKey,
-        at_ms: i64,
-        window: Duration,
-    ) -> BoxFuture<'a, Result<Vec<i64>>> {
-        Box::pin(self.update("record refresh", key, move |r| (r.record_refresh(at_ms, window_ms(window)), true)))
-    }
-
-    fn refresh_history<'a>(
-        &'a self,
-        key: &'a StoreKey,
-        now_ms: i64,
-        window: Duration,
-    ) -> BoxFuture<'a, Result<Vec<i64>>> {
-        Box::pin(self.read(key, move |r| r.map(|r| r.history(now_ms, window_ms(window))).unwrap_or_default()))
-    }
-
-    fn set_cooldown<'a>(&'a self, key: &'a StoreKey, until_ms: i64) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.update("set cooldown", key, move |r| (r.cooldown_until_ms = Some(until_ms), true)))
-    }
-
-    fn cooldown_until<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<i64>>> {
-        Box::pin(self.read(key, |r| r.and_then(|r| r.cooldown_until_ms)))
-    }
-
-    fn set_backoff<'a>(&'a self, key: &'a StoreKey, backoff: Backoff) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.update("set backoff", key, move |r| (r.backoff = Some(backoff.clone()), true)))
-    }
-
-    fn backoff<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<Backoff>>> {
-        Box::pin(self.read(key, |r| r.and_then(|r| r.backoff.clone())))
-    }
-
-    fn clear_backoff<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.update("clear backoff", key, |r| {
-            let had = r.backoff.take().is_some();
-            ((), had)
-        }))
-    }
-
-    fn snapshot<'a>(&'a self, key: &'a StoreKey, now_ms: i64, window: Duration) -> BoxFuture<'a, Result<Snapshot>> {
-        Box::pin(self.read(key, move |r| r.map(|r| r.snapshot(now_ms, window_ms(window))).unwrap_or_default()))
-    }
-
-    fn save_refresh_token<'a>(
-        &'a self,
-        key: &'a StoreKey,
-        refresh_token: &'a RefreshToken,
-        label: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.update("save refresh token", key, move |r| (r.save_refresh_token(refresh_token, label), true)))
-    }
-
-    fn load_refresh_token<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<RefreshToken>>> {
-        Box::pin(self.read(key, |r| r.and_then(Record::load_refresh_token)))
-    }
-
-    fn list(&self) -> BoxFuture<'_, Result<Vec<StoredIdentity>>> {
-        Box::pin(async move {
-            self.migrate().await?;
-            let q = self.sql.list.as_str();
-            let rows: Vec<(String, String)> = self
-                .run("list", async {
-                    with_pool!(self.pool(), p => {
-                        sqlx::query(q)
-                            .fetch_all(p)
-                            .await?
-                            .into_iter()
-                            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-                            .collect::<std::result::Result<_, sqlx::Error>>()
-                    })
+    async fn records(&self) -> Result<Vec<(String, Record)>> {
+        self.migrate().await?;
+        let q = self.sql.list.as_str();
+        let rows: Vec<(String, String)> = self
+            .run("list", async {
+                with_pool!(self.pool(), p => {
+                    sqlx::query(q)
+                        .fetch_all(p)
+                        .await?
+                        .into_iter()
+                        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+                        .collect::<std::result::Result<_, sqlx::Error>>()
                 })
-                .await?;
-            Ok(rows.into_iter().filter_map(|(id, state)| Some(parse_record(Some(state))?.identity(&id))).collect())
-        })
+            })
+            .await?;
+        Ok(rows.into_iter().filter_map(|(id, state)| Some((id, backend::parse(&state)?))).collect())
     }
 
-    fn delete<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(async move {
-            self.migrate().await?;
-            let q = self.sql.delete.as_str();
-            let n = self
-                .run("delete", async {
-                    with_pool!(self.pool(), p => sqlx::query(q).bind(key.as_str()).execute(p).await.map(|r| r.rows_affected()))
-                })
-                .await?;
-            Ok(n > 0)
-        })
+    async fn remove(&self, key: &StoreKey) -> Result<bool> {
+        self.migrate().await?;
+        let q = self.sql.delete.as_str();
+        let n = self
+            .run("delete", async {
+                with_pool!(self.pool(), p => sqlx::query(q).bind(key.as_str()).execute(p).await.map(|r| r.rows_affected()))
+            })
+            .await?;
+        Ok(n > 0)
     }
 }
