@@ -63,18 +63,18 @@ impl<B: RecordBackend> TokenStore for B {
     }
 
     fn put<'a>(&'a self, key: &'a StoreKey, token: TokenSet) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.update("put", key, move |r| (r.put(&token), true)))
+        Box::pin(self.update("store the token", key, move |r| (r.put(&token), true)))
     }
 
     fn put_fenced<'a>(&'a self, key: &'a StoreKey, token: TokenSet, fence: u64) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(self.update("put", key, move |r| {
+        Box::pin(self.update("store the refreshed token", key, move |r| {
             let written = r.put_fenced(&token, fence);
             (written, written)
         }))
     }
 
     fn invalidate_if<'a>(&'a self, key: &'a StoreKey, rejected: &'a AccessToken) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(self.update("invalidate", key, move |r| {
+        Box::pin(self.update("invalidate the token", key, move |r| {
             let removed = r.invalidate_if(rejected);
             (removed, removed)
         }))
@@ -87,7 +87,7 @@ impl<B: RecordBackend> TokenStore for B {
         ttl: Duration,
         now_ms: i64,
     ) -> BoxFuture<'a, Result<Option<u64>>> {
-        Box::pin(self.update("lease", key, move |r| {
+        Box::pin(self.update("take the refresh lease", key, move |r| {
             let fence = r.try_lease(holder, now_ms.saturating_add(window_ms(ttl)), now_ms);
             let taken = fence.is_some();
             (fence, taken)
@@ -95,7 +95,7 @@ impl<B: RecordBackend> TokenStore for B {
     }
 
     fn release_lease<'a>(&'a self, key: &'a StoreKey, holder: &'a str) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.update("release", key, move |r| ((), r.release_lease(holder))))
+        Box::pin(self.update("release the refresh lease", key, move |r| ((), r.release_lease(holder))))
     }
 
     fn record_refresh<'a>(
@@ -104,7 +104,7 @@ impl<B: RecordBackend> TokenStore for B {
         at_ms: i64,
         window: Duration,
     ) -> BoxFuture<'a, Result<Vec<i64>>> {
-        Box::pin(self.update("record refresh", key, move |r| (r.record_refresh(at_ms, window_ms(window)), true)))
+        Box::pin(self.update("record a refresh", key, move |r| (r.record_refresh(at_ms, window_ms(window)), true)))
     }
 
     fn refresh_history<'a>(
@@ -117,7 +117,7 @@ impl<B: RecordBackend> TokenStore for B {
     }
 
     fn set_cooldown<'a>(&'a self, key: &'a StoreKey, until_ms: i64) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.update("set cooldown", key, move |r| (r.cooldown_until_ms = Some(until_ms), true)))
+        Box::pin(self.update("record the cooldown", key, move |r| (r.cooldown_until_ms = Some(until_ms), true)))
     }
 
     fn cooldown_until<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<i64>>> {
@@ -125,7 +125,7 @@ impl<B: RecordBackend> TokenStore for B {
     }
 
     fn set_backoff<'a>(&'a self, key: &'a StoreKey, backoff: Backoff) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.update("set backoff", key, move |r| (r.backoff = Some(backoff.clone()), true)))
+        Box::pin(self.update("record the backoff", key, move |r| (r.backoff = Some(backoff.clone()), true)))
     }
 
     fn backoff<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<Backoff>>> {
@@ -133,7 +133,7 @@ impl<B: RecordBackend> TokenStore for B {
     }
 
     fn clear_backoff<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.update("clear backoff", key, |r| {
+        Box::pin(self.update("clear the backoff", key, |r| {
             let had = r.backoff.take().is_some();
             ((), had)
         }))
@@ -149,7 +149,9 @@ impl<B: RecordBackend> TokenStore for B {
         refresh_token: &'a RefreshToken,
         label: Option<&'a str>,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.update("save refresh token", key, move |r| (r.save_refresh_token(refresh_token, label), true)))
+        Box::pin(
+            self.update("save the refresh token", key, move |r| (r.save_refresh_token(refresh_token, label), true)),
+        )
     }
 
     fn load_refresh_token<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<RefreshToken>>> {

@@ -24,6 +24,7 @@ use super::StoreKey;
 use super::backend::{self, RecordBackend};
 use super::record::Record;
 use crate::clock::BoxFuture;
+use crate::config::Naming;
 use crate::error::{Error, ErrorCode, Result};
 
 /// What a [`KeyValueStore`] operation failed with: any error (its message is shown, with
@@ -60,7 +61,7 @@ pub const DEFAULT_KV_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct CasStore {
     kv: Arc<dyn KeyValueStore>,
     name: String,
-    method: fn(&str) -> String,
+    naming: Naming,
     timeout: Duration,
 }
 
@@ -71,10 +72,11 @@ impl std::fmt::Debug for CasStore {
 }
 
 impl CasStore {
-    /// A token store on `kv`; `name` says which store in error messages (for example "the
-    /// Python token store MyStore").
-    pub fn new(kv: Arc<dyn KeyValueStore>, name: impl Into<String>) -> Self {
-        CasStore { kv, name: name.into(), method: str::to_string, timeout: DEFAULT_KV_TIMEOUT }
+    /// A token store on `kv`; `kind` names it in error messages (the user's type name, such as
+    /// `MyStore`: "the token store MyStore: get() failed …").
+    pub fn new(kv: Arc<dyn KeyValueStore>, kind: &str) -> Self {
+        let name = format!("the token store {}", crate::dc::truncate(kind, 60));
+        CasStore { kv, name, naming: Naming::Snake, timeout: DEFAULT_KV_TIMEOUT }
     }
 
     /// Bound each call of the store by `timeout` instead of [`DEFAULT_KV_TIMEOUT`].
@@ -83,18 +85,29 @@ impl CasStore {
         self
     }
 
-    /// How messages spell the store's method names (`compare_and_set` → `compareAndSet` for a
-    /// JavaScript store).
-    pub fn with_method_names(mut self, spell: fn(&str) -> String) -> Self {
-        self.method = spell;
+    /// [`with_timeout`](Self::with_timeout) from seconds as a binding gets them (a store
+    /// object's `timeout` property): a `config` error unless above 0 and at most 3600.
+    pub fn with_timeout_secs(self, secs: f64) -> Result<Self> {
+        if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
+            return Err(Error::config(
+                format!("{}: its timeout must be a number of seconds above 0 and at most 3600", self.name),
+                "set timeout to the seconds one call of the store may take (default 2), or leave it unset",
+            ));
+        }
+        Ok(self.with_timeout(Duration::from_secs_f64(secs)))
+    }
+
+    /// How messages spell the store's method names (`compareAndSet` for a JavaScript store).
+    pub fn with_naming(mut self, naming: Naming) -> Self {
+        self.naming = naming;
         self
     }
 
     fn err(&self, method: &str, what: &str, why: &str) -> Error {
-        let m = (self.method)(method);
+        let m = self.naming.name(method);
         let message = format!("{}: {m}() failed while trying to {what}: {why}", self.name);
         Error::new(ErrorCode::Store, crate::log::redact_tokens(&message)).with_hint(format!(
-            "fix the store's {m}() (it must answer, within {} ms, what the token-store contract says); clients \
+            "check the store's {m}(): it must answer within {} ms as the KeyValueStore contract says; clients \
              with a fresh cached token keep working meanwhile, and none refreshes until the store answers",
             self.timeout.as_millis()
         ))
@@ -272,7 +285,7 @@ mod tests {
     }
 
     fn store(map: Map) -> Arc<CasStore> {
-        Arc::new(CasStore::new(Arc::new(map), "the test store").with_timeout(Duration::from_millis(200)))
+        Arc::new(CasStore::new(Arc::new(map), "TestMap").with_timeout(Duration::from_millis(200)))
     }
 
     fn key(n: u32) -> StoreKey {
@@ -354,6 +367,16 @@ mod tests {
         assert!(e.hint().is_some_and(|h| h.contains("get()")), "{e:?}");
     }
 
+    #[test]
+    fn timeouts_in_seconds_are_checked() {
+        let s = || CasStore::new(Arc::new(Map::default()), "TestMap");
+        assert_eq!(s().with_timeout_secs(0.25).map(|s| s.timeout).ok(), Some(Duration::from_millis(250)));
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 3601.0] {
+            let e = s().with_timeout_secs(bad).err().map(|e| (e.code(), e.to_string()));
+            assert!(matches!(&e, Some((ErrorCode::Config, m)) if m.contains("TestMap")), "{bad}: {e:?}");
+        }
+    }
+
     #[tokio::test]
     async fn a_hanging_store_times_out() {
         let s = store(Map { hang: true, ..Map::default() });
@@ -365,10 +388,14 @@ mod tests {
     #[tokio::test]
     async fn a_compare_and_set_that_never_writes_is_reported() {
         let map = Arc::new(Map { deaf: true, ..Map::default() });
-        let s = CasStore::new(map.clone(), "the test store").with_method_names(|m| format!("my_{m}"));
+        let s = CasStore::new(map.clone(), "TestMap").with_naming(Naming::Camel);
         let e = s.put(&key(5), token("x")).await.expect_err("gives up");
         assert_eq!(e.code(), ErrorCode::Store);
-        assert!(e.message().contains("my_compare_and_set() failed") && e.message().contains("100 times"), "{e}");
+        assert!(
+            e.message().contains("the token store TestMap: compareAndSet() failed")
+                && e.message().contains("100 times"),
+            "{e}"
+        );
         assert_eq!(map.swaps.load(Ordering::SeqCst), ATTEMPTS);
     }
 }
