@@ -98,7 +98,7 @@ fn store_worker() {
 /// `open_store`, plus `cas+file://` for the user-store suite.
 fn open_test_store(url: &str) -> Arc<dyn TokenStore> {
     match url.strip_prefix("cas+file://") {
-        Some(path) => Arc::new(CasStore::new(Arc::new(FileKv(PathBuf::from(path))), "the test's key-value store")),
+        Some(path) => Arc::new(CasStore::new(Arc::new(FileKv(PathBuf::from(path))), "FileKv")),
         None => open_store(url).expect("store"),
     }
 }
@@ -1276,6 +1276,89 @@ async fn redis_sentinel_failover_during_a_refresh_storm() {
     let Some(url) = sentinel_store_url("failover") else { return };
     let sentinels = hosts_of(&url);
     failover_during_a_refresh_storm(&url, false, move |_| fail_over_sentinel(&sentinels)).await;
+}
+
+/// Every master of a Redis Cluster or Sentinel group stops taking writes (`CLIENT PAUSE … WRITE`;
+/// `restart` is `CLIENT UNPAUSE`): the scripts that take the refresh lease hang like commands to a
+/// server that stopped answering, and so does everything queued behind them on the connection,
+/// while the cluster bus keeps running and the sentinels (told to wait a minute before calling a
+/// master down) see no reason to fail over. So the outage is the store's alone, as in the
+/// single-server test, without a failover the test did not ask for.
+struct PausedMasters {
+    masters: Vec<String>,
+    /// Sentinels whose `down-after-milliseconds` is raised while the masters are paused.
+    sentinels: Vec<String>,
+}
+
+impl PausedMasters {
+    fn cluster(seed: &str) -> Self {
+        let masters = cluster_nodes(seed).into_iter().filter(|n| n.master).map(|n| n.addr).collect();
+        PausedMasters { masters, sentinels: Vec::new() }
+    }
+
+    fn sentinel(sentinels: Vec<String>) -> Self {
+        let master: Vec<String> = redis::cmd("SENTINEL")
+            .arg("GET-MASTER-ADDR-BY-NAME")
+            .arg("zoho")
+            .query(&mut redis_at(&sentinels[0]))
+            .expect("master");
+        PausedMasters { masters: vec![format!("{}:{}", master[0], master[1])], sentinels }
+    }
+
+    fn down_after(&self, ms: u64) -> redis::RedisResult<()> {
+        for s in &self.sentinels {
+            redis::cmd("SENTINEL")
+                .arg("SET")
+                .arg("zoho")
+                .arg("down-after-milliseconds")
+                .arg(ms)
+                .query::<()>(&mut redis_at(s))?;
+        }
+        Ok(())
+    }
+}
+
+impl Outage for PausedMasters {
+    fn stop(&mut self) {
+        self.down_after(60_000).expect("sentinel set");
+        for m in &self.masters {
+            let _: () =
+                redis::cmd("CLIENT").arg("PAUSE").arg(60_000).arg("WRITE").query(&mut redis_at(m)).expect("pause");
+        }
+    }
+
+    fn restart(&mut self) {
+        for m in &self.masters {
+            let _: () = redis::cmd("CLIENT").arg("UNPAUSE").query(&mut redis_at(m)).expect("unpause");
+        }
+        self.down_after(1_000).expect("sentinel set");
+    }
+}
+
+impl Drop for PausedMasters {
+    fn drop(&mut self) {
+        // A failed assertion must not leave the servers paused for the tests after this one.
+        for m in &self.masters {
+            let _: redis::RedisResult<()> = redis::cmd("CLIENT").arg("UNPAUSE").query(&mut redis_at(m));
+        }
+        let _ = self.down_after(1_000);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_outage_is_a_store_error_never_a_refresh_storm() {
+    let Some(url) = cluster_store_url("outage") else { return };
+    let _alone = FAILOVER.write().await;
+    let mut masters = PausedMasters::cluster(&hosts_of(&url)[0]);
+    outage_is_a_store_error_never_a_refresh_storm(&with_option(&url, "timeout_ms=300"), &mut masters, "Redis").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_sentinel_outage_is_a_store_error_never_a_refresh_storm() {
+    let Some(url) = sentinel_store_url("outage") else { return };
+    let _alone = FAILOVER.write().await;
+    let mut masters = PausedMasters::sentinel(hosts_of(&url));
+    outage_is_a_store_error_never_a_refresh_storm(&with_option(&url, "timeout_ms=300"), &mut masters, "Redis").await;
 }
 
 #[tokio::test]
