@@ -164,7 +164,8 @@ fn adapter<'py>(py: Python<'py>, factory: &str, client: Bound<'py, PyAny>) -> Py
 /// Keyword arguments: `client_id`, `client_secret`, `refresh_token`, `dc` (home data centre,
 /// default `us`), `token_store` (`memory://` by default: shared by every client of the same
 /// identity in the process; `file:///path/tokens.json` for every process on the machine;
-/// `redis://host:6379/0` for a fleet), `accounts_url` (the user's accounts server from the callback, or
+/// `redis://host:6379/0`, `postgres://…` or `mysql://…` for a fleet; or an object of your own
+/// with `get`, `compare_and_set` and `keys`: see `zoho_oauth.KeyValueStore`), `accounts_url` (the user's accounts server from the callback, or
 /// an explicit override such as the mock), `api_domain` (explicit base URL of relative paths),
 /// `refresh_margin` (seconds before expiry to refresh, 300), `timeout` (seconds per attempt,
 /// 30), `max_retries` (3), `max_concurrency` (requests in flight, unlimited),
@@ -198,7 +199,7 @@ macro_rules! client_class {
         #[pymethods]
         impl $class {
             #[new]
-            #[pyo3(signature = (*, client_id, client_secret, refresh_token, dc = "us", token_store = "memory://",
+            #[pyo3(signature = (*, client_id, client_secret, refresh_token, dc = "us", token_store = None,
                 accounts_url = None, accounts_server = None, api_domain = None, client_type = None,
                 dc_secrets = None, dc_accounts_urls = None, refresh_margin = 300.0, refresh_budget = 10,
                 timeout = 30.0, max_retries = 3, max_concurrency = None, max_response_bytes = None,
@@ -212,7 +213,7 @@ macro_rules! client_class {
                 client_secret: String,
                 refresh_token: String,
                 dc: &str,
-                token_store: &str,
+                token_store: Option<&Bound<'_, PyAny>>,
                 accounts_url: Option<String>,
                 accounts_server: Option<String>,
                 api_domain: Option<String>,
@@ -229,6 +230,12 @@ macro_rules! client_class {
                 initial_token: Option<PyRef<'_, TokenSet>>,
                 _mock_clock: Option<PyRef<'_, MockServer>>,
             ) -> PyResult<Self> {
+                // A URL string, or the user's own store object (`crate::store`).
+                let (store_url, store) = match token_store {
+                    Some(s) if s.is_instance_of::<PyString>() => (Some(s.extract::<String>()?), None),
+                    Some(o) if !o.is_none() => (None, Some(crate::store::user_store(py, o)?)),
+                    _ => (None, None),
+                };
                 let config = ClientConfig {
                     app: AppConfig {
                         client_id,
@@ -243,7 +250,7 @@ macro_rules! client_class {
                         naming: Naming::Snake,
                     },
                     refresh_token,
-                    token_store: Some(token_store.to_string()),
+                    token_store: store_url,
                     accounts_server,
                     api_domain,
                     allow_hosts: allow_hosts.unwrap_or_default(),
@@ -256,7 +263,11 @@ macro_rules! client_class {
                     initial_token: initial_token.map(|t| t.inner.clone()),
                     naming: Naming::Snake,
                 };
-                Ok($class { shared: Shared::new(config.build().py_err(py)?) })
+                let mut builder = config.builder().py_err(py)?;
+                if let Some(s) = store {
+                    builder = builder.token_store(s);
+                }
+                Ok($class { shared: Shared::new(builder.build().py_err(py)?) })
             }
 
             /// A client from `ZOHO_CLIENT_ID`, `ZOHO_CLIENT_SECRET`, `ZOHO_REFRESH_TOKEN`,
@@ -290,6 +301,13 @@ macro_rules! client_class {
             #[getter]
             fn accounts_server(&self, py: Python<'_>) -> PyResult<String> {
                 Ok(self.shared.get(py)?.accounts_server().to_string())
+            }
+
+            /// The identity's key in the token store (`zoho-oauth:v1:<hash>`): no secret, safe to
+            /// log; the key a store of your own (`KeyValueStore`) sees.
+            #[getter]
+            fn store_key(&self, py: Python<'_>) -> PyResult<String> {
+                Ok(self.shared.get(py)?.store_key().as_str().to_string())
             }
 
             /// A GET request; see `request()`.

@@ -13,6 +13,7 @@ mod logging;
 mod mock;
 mod response;
 mod runtime;
+mod store;
 
 /// True when an answer is a 401 whose Zoho code means the access token is dead
 /// (`INVALID_TOKEN`, `INVALID_OAUTH`, `INVALID_OAUTHTOKEN`, `AUTHENTICATION_FAILURE`): the one

@@ -30,6 +30,7 @@ from ._errors import (
     ZohoError,
 )
 from ._headers import Headers
+from ._store import KeyValueStore
 from ._native import (
     __version__ as __version__,
     AsyncClient,
@@ -54,6 +55,7 @@ __all__ = [
     "ConfigError",
     "DeviceAuthorization",
     "Headers",
+    "KeyValueStore",
     "OAuthApp",
     "Paginator",
     "RateLimitError",

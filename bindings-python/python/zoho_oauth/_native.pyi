@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Any, AsyncIterator, Awaitable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Type, Union, final
 
 from ._headers import Headers
+from ._store import KeyValueStore
 
 # Optional dependencies, for the adapters' return types only (the adapters import them lazily).
 import httpx
@@ -202,7 +203,7 @@ class Client:
         client_secret: str,
         refresh_token: str,
         dc: str = "us",
-        token_store: str = "memory://",
+        token_store: Union[str, KeyValueStore] = "memory://",
         accounts_url: Optional[str] = None,
         accounts_server: Optional[str] = None,
         api_domain: Optional[str] = None,
@@ -224,6 +225,8 @@ class Client:
     def dc(self) -> str: ...
     @property
     def accounts_server(self) -> str: ...
+    @property
+    def store_key(self) -> str: ...
     def base_url(self, product: str = "crm") -> str: ...
     def access_token(self) -> str: ...
     def token_set(self) -> TokenSet: ...
@@ -329,7 +332,7 @@ class AsyncClient:
         client_secret: str,
         refresh_token: str,
         dc: str = "us",
-        token_store: str = "memory://",
+        token_store: Union[str, KeyValueStore] = "memory://",
         accounts_url: Optional[str] = None,
         accounts_server: Optional[str] = None,
         api_domain: Optional[str] = None,
@@ -351,6 +354,8 @@ class AsyncClient:
     def dc(self) -> str: ...
     @property
     def accounts_server(self) -> str: ...
+    @property
+    def store_key(self) -> str: ...
     def base_url(self, product: str = "crm") -> str: ...
     def access_token(self) -> Awaitable[str]: ...
     def token_set(self) -> Awaitable[TokenSet]: ...
