@@ -106,16 +106,47 @@ export interface OAuthAppOptions {
   clock?: MockClock
 }
 
+/**
+ * A token store of your own (`tokenStore`): a string map with an atomic compare-and-set, for a
+ * database the store URLs do not cover (DynamoDB, etcd, an in-house service). The core builds
+ * everything else on these three methods, exactly as for its own stores: the refresh lease with
+ * its fencing number, compare-and-invalidate, the refresh budget, the throttle cooldown and the
+ * failure backoff are fields of one JSON value per identity, changed by `get` → change →
+ * `compareAndSet` and retried when another client changed it first. So processes and hosts that
+ * share the store refresh once, as long as `compareAndSet` is atomic where the store is shared.
+ *
+ * Methods may return values or promises. A throw or rejection, an answer of the wrong type, or
+ * no answer within `timeout` seconds (default 2) rejects the call that needed the store with a
+ * `StoreError`; clients whose cached token is fresh keep working, and none refreshes until the
+ * store answers again. Values hold the cached access token (and the refresh token when
+ * `saveRefreshToken()` is called): store them as secrets. Keys (`zoho-oauth:v1:<hash>`) reveal
+ * nothing. `examples/node/json-file-store.mjs` is a complete store shared by processes.
+ */
+export interface KeyValueStore {
+  /** The value of `key`, or null/undefined when it has none. */
+  get(key: string): string | null | undefined | Promise<string | null | undefined>
+  /**
+   * Atomically: if the value of `key` is `expected` (null: it has none), set it to `next`
+   * (null: remove it) and answer true; otherwise change nothing and answer false.
+   */
+  compareAndSet(key: string, expected: string | null, next: string | null): boolean | Promise<boolean>
+  /** Every key that has a value (for listing; any order). */
+  keys(): Iterable<string> | Promise<Iterable<string>>
+  /** Seconds one call may take (default 2). */
+  readonly timeout?: number
+}
+
 /** Options of `new Client(...)`: one Zoho identity. Durations are in seconds. */
 export interface ClientOptions extends OAuthAppOptions {
   /** The refresh token (from a code exchange with `access_type=offline`). */
   refreshToken: string
   /**
    * Where tokens, the refresh lease and the refresh budget live: `memory://` (default, this
-   * process), `file:///path/tokens.json` (every process on this machine) or
-   * `redis://host:6379/0?prefix=app:` (a fleet of hosts).
+   * process), `file:///path/tokens.json` (every process on this machine),
+   * `redis://host:6379/0?prefix=app:`, `redis+cluster://…`, `redis+sentinel://…`,
+   * `postgres://…` or `mysql://…` (a fleet of hosts); or a store of your own ({@link KeyValueStore}).
    */
-  tokenStore?: string
+  tokenStore?: string | KeyValueStore
   /** The user's accounts server (`tokens.accountsServer`); default: the home DC's. */
   accountsServer?: string
   /** Explicit base URL for relative paths of every product (wins over the token's api_domain). */

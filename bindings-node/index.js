@@ -270,6 +270,49 @@ function nativeLogger(logger) {
   })
 }
 
+const STORE_HINT = 'pass a store URL (memory://, file:///…, redis://…, postgres://…) or an object with get(key), ' +
+  'compareAndSet(key, expected, next) and keys(): see KeyValueStore in index.d.ts'
+
+/**
+ * `tokenStore` given an object (a store of the user's own): its three methods wrapped so each
+ * always answers a promise of the type the core expects, or rejects with "Name: message". The
+ * core (CasStore) builds the lease, budget and backoff on them. null for a URL string.
+ */
+function nativeStore(store) {
+  if (store === undefined || store === null || typeof store === 'string') return null
+  if (typeof store !== 'object' && typeof store !== 'function') {
+    throw configError(`tokenStore must be a URL string or a store object, got ${kind(store)}`, STORE_HINT)
+  }
+  const name = (typeof store.constructor === 'function' && store.constructor.name) || 'Object'
+  for (const m of ['get', 'compareAndSet', 'keys']) {
+    if (typeof store[m] !== 'function') throw configError(`tokenStore is a ${name} without a ${m}() method`, STORE_HINT)
+  }
+  const answer = async (method, args, ok, want) => {
+    let v
+    try {
+      v = await store[method](...args)
+    } catch (e) {
+      throw e instanceof Error ? `${e.name}: ${e.message}` : `${kind(e)}: ${String(e)}`
+    }
+    if (!ok(v)) throw `${method}() returned ${kind(v)}; it must return ${want}`
+    return v
+  }
+  const t = store.timeout
+  return new native.NativeKeyValueStore(
+    name,
+    t === undefined || t === null ? null : typeof t === 'number' ? t : NaN,
+    async (key) => (await answer('get', [key], (v) => v == null || typeof v === 'string', 'a string, null or undefined')) ?? null,
+    (key, expected, next) => answer('compareAndSet', [key, expected, next], (v) => typeof v === 'boolean',
+      'true when it wrote the new value and false when the current value was not the expected one'),
+    async () => {
+      const iterable = (v) => v != null && typeof v !== 'string' && typeof v[Symbol.iterator] === 'function'
+      const keys = Array.from(await answer('keys', [], iterable, 'an array (or iterable) of strings'))
+      if (!keys.every((k) => typeof k === 'string')) throw 'keys() returned a key that is not a string'
+      return keys
+    },
+  )
+}
+
 function nativeClock(clock) {
   if (clock === undefined || clock === null) return null
   if (!(clock instanceof native.MockClock)) {
@@ -590,7 +633,8 @@ class Client {
     /** @type {import('./native.js').ClientOptions} */
     const opts = { ...nativeAppOptions(o), refreshToken: str('refreshToken', o.refreshToken, { required: true }) }
     const set = (k, v) => { if (v !== undefined) opts[k] = v }
-    set('tokenStore', str('tokenStore', o.tokenStore))
+    const store = nativeStore(o.tokenStore)
+    if (!store) set('tokenStore', str('tokenStore', o.tokenStore))
     set('accountsServer', str('accountsServer', o.accountsServer))
     set('apiDomain', str('apiDomain', o.apiDomain))
     set('allowHosts', strList('allowHosts', o.allowHosts))
@@ -604,7 +648,7 @@ class Client {
       initial = tokenNative(o.initialToken)
       if (!initial) throw configError('initialToken must be a TokenSet', 'pass the result of app.exchangeCode()')
     }
-    this.#n = callSync(() => new native.NativeClient(opts, nativeClock(o.clock), nativeLogger(o.logger), initial))
+    this.#n = callSync(() => new native.NativeClient(opts, nativeClock(o.clock), nativeLogger(o.logger), initial, store))
   }
 
   /**

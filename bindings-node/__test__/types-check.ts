@@ -18,6 +18,7 @@ export const used = [minted.code, base, eu, total, helperClient, helperApp, tooL
 import zoho, {
   Client, OAuthApp, ZohoError, RateLimitError, ConfigError, TokenSet, type Response, type LogRecord, type ErrorCode,
   type ErrorFamily,
+  type KeyValueStore,
 } from '../index.js'
 
 async function app(): Promise<number> {
@@ -29,6 +30,19 @@ async function app(): Promise<number> {
     logger: (r) => logs.push(r), clock: m.clock,
   })
   const withConsole = new Client({ clientId: 'a', refreshToken: 'b', logger: console })
+  const map = new Map<string, string>()
+  const ownStore: KeyValueStore = {
+    get: (key) => map.get(key),
+    compareAndSet: async (key, expected, next) => {
+      if ((map.get(key) ?? null) !== expected) return false
+      if (next === null) map.delete(key)
+      else map.set(key, next)
+      return true
+    },
+    keys: () => map.keys(),
+    timeout: 5,
+  }
+  const withOwnStore = new Client({ clientId: 'a', refreshToken: 'b', tokenStore: ownStore })
   const token: string = await client.accessToken({ signal: AbortSignal.timeout(1000) })
   const r: Response = await client.get('/crm/v8/Leads', { params: { per_page: 200, fields: ['a', 'b'] } })
   const status: number = r.throwForStatus().status
@@ -60,7 +74,7 @@ async function app(): Promise<number> {
   const own = new RateLimitError('slow down', { code: 'rate_limited', retryAfter: 3 })
   console.log(own.family, JSON.stringify(client), ts.toString(), r.toJSON().status)
   m.stop()
-  void [token, expires, rt, userCode, res, withConsole, zoho.DATA_CENTERS]
+  void [token, expires, rt, userCode, res, withConsole, withOwnStore, zoho.DATA_CENTERS]
   return status
 }
 export const run = app

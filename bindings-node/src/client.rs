@@ -13,6 +13,7 @@ use crate::convert::{AppOptions, NativeTokenSet};
 use crate::logger::NativeLogger;
 use crate::mock::MockClock;
 use crate::promise::{CancelToken, check, spawn};
+use crate::store::NativeKeyValueStore;
 
 /// Options of `new Client(...)`. Field for field the core's `zoho_oauth::ClientConfig` in
 /// camelCase (napi needs a `#[napi(object)]` of its own to read a JavaScript object); every rule
@@ -29,8 +30,10 @@ pub struct ClientOptions {
     pub dc: Option<String>,
     /// server (default), self, mobile or device.
     pub client_type: Option<String>,
-    /// Where tokens are cached and the refresh budget is counted: `memory://` (default, this
-    /// process), `file:///path/tokens.json` (this machine) or `redis://host:6379/0` (a fleet).
+    /// Where tokens are cached and the refresh budget is counted, by URL: `memory://` (default,
+    /// this process), `file:///path/tokens.json` (this machine), `redis://host:6379/0`,
+    /// `postgres://…` or `mysql://…` (a fleet). A store object of the user's is passed to the
+    /// constructor instead.
     pub token_store: Option<String>,
     /// Override the home DC's accounts server (a proxy, or the mock on loopback).
     pub accounts_url: Option<String>,
@@ -130,6 +133,7 @@ impl NativeClient {
         clock: Option<&MockClock>,
         logger: Option<&NativeLogger>,
         initial_token: Option<&NativeTokenSet>,
+        store: Option<&NativeKeyValueStore>,
     ) -> Result<Self> {
         let o = options;
         let config = ClientConfig {
@@ -158,7 +162,12 @@ impl NativeClient {
             initial_token: initial_token.map(|t| t.inner.clone()),
             naming: Naming::Camel,
         };
-        let client = check(Self::with_logger(logger, || config.build()))?;
+        // A URL string is in the options; a store object of the user's comes separately.
+        let build = || match store {
+            Some(s) => config.builder().and_then(|b| b.token_store(s.store.clone()).build()),
+            None => config.build(),
+        };
+        let client = check(Self::with_logger(logger, build))?;
         Ok(NativeClient { client, logger: logger.map(|l| l.dispatch.clone()) })
     }
 
