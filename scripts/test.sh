@@ -118,6 +118,8 @@ VIRTUAL_ENV="$PWD/.venv" .venv/bin/maturin develop -q --locked -m bindings-pytho
 .venv/bin/python -m pytest -q bindings-python/tests
 ZOHO_CONFORMANCE_STORE="$ZOHO_TEST_POSTGRES_URL?table=conformance_python" \
   .venv/bin/python -m pytest -q bindings-python/tests/test_conformance.py
+# And on a token store of the user's own (a Python object with get/compare_and_set/keys).
+ZOHO_CONFORMANCE_STORE="object:" .venv/bin/python -m pytest -q bindings-python/tests/test_conformance.py
 # Every example runs as documented: with no ZOHO_* variable set it starts the fake Zoho itself and
 # asserts what it shows (the Rust ones run in `cargo test`: examples/rust/tests/examples.rs).
 no_zoho=(env)
@@ -141,6 +143,7 @@ step "Node: npm install, native addon, node --test, index.d.ts against the imple
   npx napi build --platform --js native.js --dts native.d.ts
   node --test __test__/
   ZOHO_CONFORMANCE_STORE="$ZOHO_TEST_POSTGRES_URL?table=conformance_node" node --test __test__/conformance.test.mjs
+  ZOHO_CONFORMANCE_STORE="object:" node --test __test__/conformance.test.mjs
   # Every runtime export and class member declared in index.d.ts / testing.d.ts and the other
   # way round, the error-code unions equal to the core's (a list of differences on drift).
   node check-types.mjs

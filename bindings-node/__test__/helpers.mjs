@@ -39,3 +39,35 @@ export async function withMock(options, fn) {
 }
 
 export { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET }
+
+/** The smallest correct store: a Map (one JS thread, so every method is atomic). */
+export class MapStore {
+  constructor() {
+    this.data = new Map()
+    this.calls = []
+    this.broken = false
+  }
+
+  #enter(name) {
+    this.calls.push(name)
+    if (this.broken) throw new Error('store down (last value 1000.aaaaaaaaaaaaaaaaaaaaaaaa)')
+  }
+
+  async get(key) {
+    this.#enter('get')
+    return this.data.get(key)
+  }
+
+  compareAndSet(key, expected, next) {
+    this.#enter('compareAndSet')
+    if ((this.data.get(key) ?? null) !== expected) return false
+    if (next === null) this.data.delete(key)
+    else this.data.set(key, next)
+    return true
+  }
+
+  keys() {
+    this.#enter('keys')
+    return this.data.keys()
+  }
+}

@@ -5,39 +5,7 @@
 import test from 'node:test'
 import assert from 'node:assert/strict'
 import { ConfigError, StoreError } from '../index.mjs'
-import { withMock } from './helpers.mjs'
-
-/** The smallest correct store: a Map (one JS thread, so every method is atomic). */
-class MapStore {
-  constructor() {
-    this.data = new Map()
-    this.calls = []
-    this.broken = false
-  }
-
-  #enter(name) {
-    this.calls.push(name)
-    if (this.broken) throw new Error('store down (last value 1000.aaaaaaaaaaaaaaaaaaaaaaaa)')
-  }
-
-  async get(key) {
-    this.#enter('get')
-    return this.data.get(key)
-  }
-
-  compareAndSet(key, expected, next) {
-    this.#enter('compareAndSet')
-    if ((this.data.get(key) ?? null) !== expected) return false
-    if (next === null) this.data.delete(key)
-    else this.data.set(key, next)
-    return true
-  }
-
-  keys() {
-    this.#enter('keys')
-    return this.data.keys()
-  }
-}
+import { MapStore, withMock } from './helpers.mjs'
 
 test('tokens live in the user store, and a second client reads them', () =>
   withMock(async (env) => {
