@@ -13,3 +13,4 @@ mod error;
 mod logger;
 mod mock;
 mod promise;
+mod response;
