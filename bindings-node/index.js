@@ -384,20 +384,20 @@ class Response {
   constructor(n) {
     this.#n = n
     /** HTTP status code. */
-    this.status = n.status
+    this.status = native.responseStatus(n)
   }
   /** True for 2xx. */
   get ok() { return this.status >= 200 && this.status < 300 }
   /** The URL that answered (credentials never appear in it). */
-  get url() { return this.#n.url }
+  get url() { return native.responseUrl(this.#n) }
   /** Response headers (case-insensitive `get`). */
   get headers() {
-    if (this.#headers === undefined) this.#headers = pairsToHeaders(this.#n.headers())
+    if (this.#headers === undefined) this.#headers = pairsToHeaders(native.responseHeaders(this.#n))
     return this.#headers
   }
   /** The body as text. */
   text() {
-    if (this.#text === undefined) this.#text = this.#n.text()
+    if (this.#text === undefined) this.#text = native.responseText(this.#n)
     return this.#text
   }
   /** The body parsed as JSON; a 204 or non-JSON body throws `invalid_response`. */
@@ -407,15 +407,15 @@ class Response {
       return JSON.parse(t)
     } catch (e) {
       // The core's invalid_response error (status, hint and the redacted body included).
-      callSync(() => this.#n.checkJson())
+      callSync(() => native.responseCheckJson(this.#n))
       throw e
     }
   }
   /** The body bytes. */
-  buffer() { return this.#n.body() }
+  buffer() { return native.responseBody(this.#n) }
   /** Throw the typed error for 4xx/5xx (Zoho's code parsed); returns this response otherwise. */
   throwForStatus() {
-    callSync(() => this.#n.checkStatus())
+    callSync(() => native.responseCheckStatus(this.#n))
     return this
   }
   toJSON() { return { status: this.status, url: this.url } }
@@ -621,12 +621,30 @@ function nativeRequestOptions(options) {
   return out
 }
 
+/**
+ * The core's cache generation counter of a native client, read in place (a Uint32Array over its
+ * memory), or null where the runtime forbids external array buffers (Electron's V8 sandbox):
+ * cache hits then ask the addon each time, still correct, one call slower.
+ */
+function generationView(n) {
+  try {
+    return new Uint32Array(n.cacheGenerationBuffer())
+  } catch {
+    return null
+  }
+}
+
 /** One Zoho identity (app + refresh token + store): cached tokens and authenticated requests. */
 class Client {
   #n
+  /** A copy of the core's cached token (see accessToken); never printed or serialized. */
+  #hot = null
+  /** The core's cache generation counter, in place (a Uint32Array over its memory). */
+  #gen
   constructor(options, nativeClient) {
     if (options === FROM_NATIVE) {
       this.#n = nativeClient
+      this.#gen = generationView(nativeClient)
       return
     }
     const o = checkKeys('Client options', options, CLIENT_KEYS)
@@ -649,6 +667,7 @@ class Client {
       if (!initial) throw configError('initialToken must be a TokenSet', 'pass the result of app.exchangeCode()')
     }
     this.#n = callSync(() => new native.NativeClient(opts, nativeClock(o.clock), nativeLogger(o.logger), initial, store))
+    this.#gen = generationView(this.#n)
   }
 
   /**
@@ -686,9 +705,16 @@ class Client {
     }
     const n = this.#n
     if (signal == null) {
-      // Cache hit: answered on this thread without a round trip through the runtime.
-      const hit = n.cachedAccessToken()
-      if (hit !== null) return Promise.resolve(hit)
+      // Cache hit, answered on this thread without a call into the addon: the copy is served
+      // only while the core's rule allows (its freshness deadline, computed by the core, is
+      // ahead of the wall clock) and the core's cache has not changed since (the counter,
+      // read in place, still holds the copy's generation); else a fresh copy.
+      const h = this.#hot
+      const g = this.#gen
+      if (h !== null && g !== null && Date.now() < h.freshUntilMs && Atomics.load(g, 0) === h.generation) return Promise.resolve(h.token)
+      const e = n.cacheEntry()
+      this.#hot = e
+      if (e !== null) return Promise.resolve(e.token)
     }
     return withSignal(signal, (c) => n.accessToken(c))
   }
@@ -814,10 +840,12 @@ class Client {
     if (product !== undefined) opts.product = product
     const n = this.#n
     const r = await withSignal(i.signal ?? undefined, (c) => n.request(method, url, opts, c))
-    const status = r.status
+    const status = native.responseStatus(r)
     const nullBody = method === 'HEAD' || status === 101 || status === 204 || status === 205 || status === 304
-    const resp = new globalThis.Response(nullBody ? null : r.body(), { status, headers: pairsToHeaders(r.headers()) })
-    Object.defineProperty(resp, 'url', { value: r.url })
+    // A Buffer is a valid body at run time; the DOM typings of BodyInit just do not list it.
+    const payload = nullBody ? null : /** @type {any} */ (native.responseBody(r))
+    const resp = new globalThis.Response(payload, { status, headers: pairsToHeaders(native.responseHeaders(r)) })
+    Object.defineProperty(resp, 'url', { value: native.responseUrl(r) })
     return resp
   }
 

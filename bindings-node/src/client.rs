@@ -1,13 +1,15 @@
 //! `Client`: one Zoho identity with a cached access token and authenticated requests.
 
 use std::collections::HashMap;
+use std::ffi::c_void;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
 
-use napi::bindgen_prelude::{Buffer, Object};
-use napi::{Env, Result};
+use napi::bindgen_prelude::{Buffer, External, Object};
+use napi::{Env, Result, sys};
 use napi_derive::napi;
 use zoho_oauth::config::Naming;
-use zoho_oauth::{Body, Client, ClientConfig, Error as CoreError, Paginator, Product, RequestConfig, Response};
+use zoho_oauth::{Body, Client, ClientConfig, Error as CoreError, Paginator, Product, RequestConfig};
 
 use crate::convert::{AppOptions, NativeTokenSet};
 use crate::logger::NativeLogger;
@@ -85,6 +87,18 @@ pub struct RequestOptions {
     pub retry_non_idempotent: Option<bool>,
 }
 
+/// A copy of the cached access token for `index.js`: serve it while `Date.now()` is before
+/// `freshUntilMs` and the counter of `cacheGenerationBuffer()` still holds `generation`.
+#[napi(object, object_from_js = false)]
+pub struct CacheEntry {
+    /// The access token.
+    pub token: String,
+    /// Unix ms (wall clock) until which the token is fresh; far in the past on a virtual clock.
+    pub fresh_until_ms: f64,
+    /// The cache generation the token was read in.
+    pub generation: u32,
+}
+
 /// Rate-limit headers of the last response that carried any.
 #[napi(object)]
 pub struct RateLimitInfo {
@@ -106,6 +120,12 @@ fn pairs(name: &str, flat: Vec<String>) -> Result<Vec<(String, String)>> {
         out.push((k, v));
     }
     Ok(out)
+}
+
+/// Finalizer of `cacheGenerationBuffer`: drops the Arc that kept the counter alive.
+unsafe extern "C" fn release_cell(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+    // SAFETY: `hint` is the boxed Arc `cache_generation_buffer` leaked for this buffer.
+    drop(unsafe { Box::from_raw(hint as *mut Arc<AtomicU32>) });
 }
 
 /// One Zoho identity: app + refresh token + store.
@@ -219,11 +239,37 @@ impl NativeClient {
         spawn(env, cancel, self.logger.as_ref(), fut, |t| Ok(t.secret().to_string()))
     }
 
-    /// The cached access token while it is fresh, without crossing into the runtime; null when
+    /// The cached access token with its wall-clock freshness deadline and the cache generation,
+    /// for `index.js` to keep a copy of (the core's `Client::cache_entry`); null when
     /// `accessToken()` would have to refresh.
     #[napi]
-    pub fn cached_access_token(&self) -> Option<String> {
-        self.client.cached_access_token().map(|t| t.secret().to_string())
+    pub fn cache_entry(&self) -> Option<CacheEntry> {
+        self.client.cache_entry().map(|e| CacheEntry {
+            token: e.access_token.secret().to_string(),
+            fresh_until_ms: e.fresh_until_ms as f64,
+            generation: e.generation,
+        })
+    }
+
+    /// The core's cache generation counter (`Client::cache_generation_cell`) as a 4-byte
+    /// ArrayBuffer over the counter itself: `index.js` reads it with `Atomics.load` on a
+    /// `Uint32Array`, so a cache hit makes no call into the addon.
+    #[napi(ts_return_type = "ArrayBuffer")]
+    pub fn cache_generation_buffer<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
+        let cell = Box::new(self.client.cache_generation_cell());
+        let data = Arc::as_ptr(&cell) as *mut c_void;
+        let hint = Box::into_raw(cell) as *mut c_void;
+        let mut value = std::ptr::null_mut();
+        // SAFETY: the buffer's memory is the counter, which the boxed Arc (the finalize hint)
+        // keeps alive until V8 collects the buffer; `release_cell` then drops it.
+        let status =
+            unsafe { sys::napi_create_external_arraybuffer(env.raw(), data, 4, Some(release_cell), hint, &mut value) };
+        if status != sys::Status::napi_ok {
+            // SAFETY: not adopted by a finalizer: still ours.
+            drop(unsafe { Box::from_raw(hint as *mut Arc<AtomicU32>) });
+            return Err(napi::Error::new(napi::Status::GenericFailure, "cannot map the cache generation"));
+        }
+        Ok(Object::from_raw(env.raw(), value))
     }
 
     /// The cached token set (refreshed if needed); `force` refreshes now.
@@ -281,7 +327,7 @@ impl NativeClient {
     }
 
     /// Send a request: a path (resolved against the product's base URL) or an absolute URL.
-    #[napi(ts_return_type = "Promise<NativeResponse>")]
+    #[napi(ts_return_type = "Promise<ExternalObject<Response>>")]
     pub fn request<'e>(
         &self,
         env: &'e Env,
@@ -309,7 +355,7 @@ impl NativeClient {
             rc.retry_non_idempotent = o.retry_non_idempotent;
         }
         let req = check(rc.request(&self.client))?;
-        spawn(env, cancel, self.logger.as_ref(), req.send(), |r| Ok(NativeResponse { inner: r }))
+        spawn(env, cancel, self.logger.as_ref(), req.send(), |r| Ok(External::new(r)))
     }
 
     /// Pages of a CRM list (`page` up to 2,000 records, then `page_token`).
@@ -328,58 +374,6 @@ impl NativeClient {
             p = p.query_pair(k, v);
         }
         Ok(NativePaginator { inner: Arc::new(tokio::sync::Mutex::new(p)), logger: self.logger.clone() })
-    }
-}
-
-/// A fully read HTTP response.
-#[napi]
-pub struct NativeResponse {
-    inner: Response,
-}
-
-#[napi]
-impl NativeResponse {
-    /// HTTP status code.
-    #[napi(getter)]
-    pub fn status(&self) -> u32 {
-        u32::from(self.inner.status())
-    }
-
-    /// The URL that answered.
-    #[napi(getter)]
-    pub fn url(&self) -> String {
-        self.inner.url().to_string()
-    }
-
-    /// Headers as `[name, value, name, value, ...]`, names lower-cased.
-    #[napi]
-    pub fn headers(&self) -> Vec<String> {
-        self.inner.headers().iter().flat_map(|(k, v)| [k.clone(), v.clone()]).collect()
-    }
-
-    /// The body as text.
-    #[napi]
-    pub fn text(&self) -> String {
-        self.inner.text()
-    }
-
-    /// The body bytes.
-    #[napi]
-    pub fn body(&self) -> Buffer {
-        Buffer::from(self.inner.bytes().to_vec())
-    }
-
-    /// Throw the typed error for 4xx/5xx (Zoho's code parsed from the product's envelope).
-    #[napi]
-    pub fn check_status(&self) -> Result<()> {
-        check(self.inner.clone().error_for_status().map(|_| ()))
-    }
-
-    /// Throw the core's `invalid_response` error when the body is not JSON (`index.js` parses
-    /// with `JSON.parse` and calls this only when that failed).
-    #[napi]
-    pub fn check_json(&self) -> Result<()> {
-        check(self.inner.json::<serde_json::Value>().map(|_| ()))
     }
 }
 

@@ -13,4 +13,5 @@ mod error;
 mod logger;
 mod mock;
 mod promise;
+mod response;
 mod store;

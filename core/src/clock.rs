@@ -16,6 +16,12 @@ pub trait Clock: Send + Sync + 'static {
     fn now_ms(&self) -> i64;
     /// Wait for `duration` of this clock's time.
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()>;
+    /// True when [`now_ms`](Clock::now_ms) is the system's wall clock, the one a binding's
+    /// own clock (`Date.now()`, `time.time()`) reads, so an instant this clock computes can be
+    /// compared there. Virtual clocks (tests) answer false, the default.
+    fn is_wall_clock(&self) -> bool {
+        false
+    }
 }
 
 /// The real clock: `SystemTime` and `tokio::time::sleep`.
@@ -29,6 +35,10 @@ impl Clock for SystemClock {
 
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
         Box::pin(tokio::time::sleep(duration))
+    }
+
+    fn is_wall_clock(&self) -> bool {
+        true
     }
 }
 
@@ -44,6 +54,10 @@ impl SharedClock {
     /// Sleep on this clock.
     pub fn sleep(&self, d: Duration) -> BoxFuture<'static, ()> {
         self.0.sleep(d)
+    }
+    /// See [`Clock::is_wall_clock`].
+    pub fn is_wall_clock(&self) -> bool {
+        self.0.is_wall_clock()
     }
 }
 

@@ -137,7 +137,7 @@ mod token;
 
 pub use app::{ClientType, DEFAULT_TOKEN_TIMEOUT, ExchangeRequest, OAuthApp, OAuthAppBuilder};
 pub use client::{
-    Client, ClientBuilder, DEFAULT_LEASE_TTL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REFRESH_BUDGET,
+    CacheEntry, Client, ClientBuilder, DEFAULT_LEASE_TTL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REFRESH_BUDGET,
     DEFAULT_REFRESH_MARGIN, DEFAULT_TIMEOUT, Method, Product, RequestBuilder, STALE_FLOOR,
 };
 pub use clock::{Clock, SystemClock};

@@ -6,6 +6,7 @@ mod refresh;
 mod request;
 
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -204,6 +205,7 @@ impl ClientBuilder {
                 key,
                 store,
                 hot: ArcSwapOption::new(hot.clone()),
+                generation: Arc::new(AtomicU32::new(0)),
                 seed: Mutex::new(hot),
                 refresh_margin: self.refresh_margin,
                 refresh_budget: self.refresh_budget,
@@ -222,6 +224,19 @@ impl ClientBuilder {
     }
 }
 
+/// A copy of the cached access token for a binding's own cache: see [`Client::cache_entry`].
+#[derive(Clone, Debug)]
+pub struct CacheEntry {
+    /// The token (redacted in `Debug`).
+    pub access_token: AccessToken,
+    /// Unix ms of the wall clock before which the copy is fresh (`expires_at` minus the
+    /// effective refresh margin); `i64::MIN` when the client runs on a virtual clock, whose
+    /// time a binding cannot read.
+    pub fresh_until_ms: i64,
+    /// [`Client::cache_generation`] when the token was read.
+    pub generation: u32,
+}
+
 /// One Zoho identity: an [`OAuthApp`], a refresh token and a token store. Cheap to clone;
 /// clones share the cache.
 #[derive(Clone)]
@@ -238,6 +253,9 @@ struct Inner {
     /// The hot cache: lock-free reads (no shared-cache-line writes), so the hit path stays
     /// flat as threads are added.
     hot: ArcSwapOption<TokenSet>,
+    /// Bumped after every change of `hot` (see [`Client::cache_generation`]); shared with
+    /// bindings that read it in place ([`Client::cache_generation_cell`]).
+    generation: Arc<AtomicU32>,
     seed: Mutex<Option<Arc<TokenSet>>>,
     /// The identity's refresh flight and last refusal, shared by every client of it in the
     /// process.
@@ -357,6 +375,43 @@ impl Client {
         guard.as_ref().filter(|t| !t.refresh_due(now, self.inner.refresh_margin)).map(|t| t.access_token.clone())
     }
 
+    /// The cached access token with what a binding needs to keep a copy of it on its own side
+    /// of the FFI boundary (a hit then costs no call into Rust): the wall-clock instant until
+    /// which it is fresh, and the cache's [generation](Client::cache_generation) it was read in.
+    /// The copy may be served while the binding's wall clock is before
+    /// [`fresh_until_ms`](CacheEntry::fresh_until_ms) and the generation is unchanged; that is
+    /// the same rule as [`cached_access_token`](Client::cached_access_token), computed here.
+    /// `None` when that would return `None`.
+    pub fn cache_entry(&self) -> Option<CacheEntry> {
+        // Generation first, then the token: a change between the two reads leaves the entry
+        // with an older generation than the cache's, so the copy is refetched, never kept.
+        let generation = self.inner.generation.load(Ordering::Acquire);
+        let now = self.clock().now_ms();
+        let guard = self.inner.hot.load();
+        let t = guard.as_ref().filter(|t| !t.refresh_due(now, self.inner.refresh_margin))?;
+        let margin = t.effective_margin(self.inner.refresh_margin).as_millis().min(i64::MAX as u128) as i64;
+        // A virtual clock (tests) jumps independently of the wall clock: the copy must not outlive
+        // this call then.
+        let fresh_until_ms =
+            if self.clock().is_wall_clock() { t.expires_at_ms.saturating_sub(margin) } else { i64::MIN };
+        Some(CacheEntry { access_token: t.access_token.clone(), fresh_until_ms, generation })
+    }
+
+    /// A counter that changes whenever the cached token does (a refresh, a compare-and-
+    /// invalidate, a revoke). One atomic read: a binding checks it before serving its copy from
+    /// [`cache_entry`](Client::cache_entry).
+    pub fn cache_generation(&self) -> u32 {
+        self.inner.generation.load(Ordering::Acquire)
+    }
+
+    /// The counter behind [`cache_generation`](Client::cache_generation) itself, for a binding
+    /// that maps it into its language's memory and reads it there with an atomic load (a call
+    /// into Rust costs more than the whole cache hit it guards). It wraps after 2^32 changes of
+    /// the cached token.
+    pub fn cache_generation_cell(&self) -> Arc<AtomicU32> {
+        self.inner.generation.clone()
+    }
+
     /// Check, without I/O, that the access token may be sent to the absolute `url` (DESIGN
     /// point 6): the DC's Zoho hosts, explicitly configured origins, or the cached token's
     /// `api_domain`. For adapters that send requests through another HTTP library.
@@ -410,6 +465,12 @@ impl Client {
 
     fn set_hot(&self, t: Arc<TokenSet>) {
         self.inner.hot.store(Some(t));
+        self.bump_generation();
+    }
+
+    /// After every change of `hot` (never before: see [`cache_entry`](Client::cache_entry)).
+    fn bump_generation(&self) {
+        self.inner.generation.fetch_add(1, Ordering::Release);
     }
 
     fn check_fork(&self) -> Result<()> {
@@ -447,6 +508,7 @@ impl Client {
                 Some(t) if &t.access_token == rejected => None,
                 other => other.clone(),
             });
+            self.bump_generation();
         }
         self.inner.store.invalidate_if(&self.inner.key, rejected).await
     }
@@ -456,6 +518,7 @@ impl Client {
         self.check_fork()?;
         self.inner.app.revoke(&self.inner.refresh_token, Some(&self.inner.accounts_server)).await?;
         let current = self.inner.hot.swap(None);
+        self.bump_generation();
         if let Some(t) = current {
             self.inner.store.invalidate_if(&self.inner.key, &t.access_token).await?;
         }
@@ -486,5 +549,66 @@ mod tests {
         assert_eq!(err.map(|e| e.code()), Some(ErrorCode::UntrustedAccountsServer));
         let err = Client::builder(app, "").build().err();
         assert_eq!(err.map(|e| e.code()), Some(ErrorCode::Config));
+    }
+
+    struct FrozenClock(i64);
+    impl crate::Clock for FrozenClock {
+        fn now_ms(&self) -> i64 {
+            self.0
+        }
+        fn sleep(&self, _: Duration) -> crate::clock::BoxFuture<'static, ()> {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    fn seeded(app: OAuthApp, now: i64, lifetime_ms: i64) -> Client {
+        let token = TokenSet {
+            access_token: AccessToken::new("1000.hot"),
+            refresh_token: None,
+            api_domain: None,
+            accounts_server: "https://accounts.zoho.com".into(),
+            token_type: "Bearer".into(),
+            expires_at_ms: now + lifetime_ms,
+            issued_at_ms: now,
+            scopes: Vec::new(),
+            id_token: None,
+        };
+        match Client::builder(app, "1000.rt").initial_token(token).build() {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn cache_entry_is_fresh_until_expiry_minus_margin_and_changes_generation_with_the_token() {
+        let app = OAuthApp::builder("1000.ID").client_secret("s").build().unwrap_or_else(|e| panic!("{e}"));
+        let now = crate::Clock::now_ms(&crate::SystemClock);
+        let c = seeded(app, now, 3_600_000);
+        let e = c.cache_entry().unwrap_or_else(|| panic!("a fresh token"));
+        assert_eq!(e.access_token.secret(), "1000.hot");
+        assert_eq!(e.fresh_until_ms, now + 3_600_000 - 300_000, "expires_at minus the refresh margin");
+        assert_eq!(e.generation, c.cache_generation());
+        // Compare-and-invalidate of another token changes nothing a copy could miss...
+        assert!(c.invalidate(&AccessToken::new("1000.other")).await.is_ok());
+        assert!(c.cache_entry().is_some_and(|e| e.access_token.secret() == "1000.hot"));
+        // ...dropping the cached one moves the generation, so a binding's copy is not served.
+        let before = c.cache_generation();
+        assert!(c.invalidate(&e.access_token).await.is_ok());
+        assert_ne!(c.cache_generation(), before);
+        assert!(c.cache_entry().is_none());
+    }
+
+    #[test]
+    fn cache_entry_on_a_virtual_clock_is_never_fresh_by_the_wall_clock() {
+        let now = 1_000_000_000_000;
+        let app = OAuthApp::builder("1000.ID")
+            .client_secret("s")
+            .clock(Arc::new(FrozenClock(now)))
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let c = seeded(app, now, 60_000);
+        let e = c.cache_entry().unwrap_or_else(|| panic!("fresh on its own clock"));
+        assert_eq!(e.fresh_until_ms, i64::MIN);
+        assert!(c.cached_access_token().is_some());
     }
 }
