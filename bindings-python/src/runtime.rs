@@ -94,6 +94,37 @@ where
     })
 }
 
+/// Run `fut` to completion on this thread (`zoho_oauth::block_on_here`: the request, its
+/// connection and its timers run here, no thread hand-off), with the GIL released. Every
+/// [`SIGNAL_POLL`] it looks for a pending signal as [`block_on`] does; a handler that raises
+/// drops the request. Inside a tokio runtime (a store or log callback calling back in), it
+/// falls back to [`block_on`].
+pub(crate) fn block_on_here<F>(py: Python<'_>, fut: F) -> PyResult<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    if !zoho_oauth::can_block_here() {
+        return block_on(py, fut);
+    }
+    py.detach(|| {
+        zoho_oauth::block_on_here(async move {
+            let signals = async {
+                loop {
+                    tokio::time::sleep(SIGNAL_POLL).await;
+                    if let Err(e) = Python::attach(|py| py.check_signals()) {
+                        return e;
+                    }
+                }
+            };
+            tokio::select! {
+                out = fut => Ok(out),
+                e = signals => Err(e),
+            }
+        })
+    })
+}
+
 /// An asyncio future on the running loop, completed from the core runtime with `fut`'s
 /// outcome (see [`crate::aio`]). The loop is looked up at call time, so nothing binds to one
 /// loop; cancelling the asyncio future aborts the Rust task, which aborts its I/O.

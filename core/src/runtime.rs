@@ -1,12 +1,20 @@
-//! One process-wide tokio runtime for the language bindings, safe across `fork()`.
+//! One process-wide tokio runtime for the language bindings, safe across `fork()`, and a
+//! runtime per thread for requests driven on the calling thread.
 //!
-//! Bindings (Python, Node, uniffi) run every future on this runtime. After a `fork()` the
-//! child has no worker threads, so the runtime is keyed by PID: a child gets a fresh one and the
-//! parent's is leaked (dropping it in the child is unsafe). Lock-free on purpose: a mutex held
-//! at fork time would deadlock the child.
+//! Bindings (Python, Node, uniffi) run every future on the shared runtime, except synchronous
+//! requests ([`block_on_here`]: the Python `Client`, Rust's `send_blocking`), which run on the
+//! caller's thread to save two thread wake-ups per request; the token logic and store calls
+//! such a request needs still run on the shared runtime. After a `fork()` the child has no
+//! worker threads, so both are keyed by PID: a child gets fresh ones and the parent's are
+//! leaked (dropping them in the child is unsafe). Lock-free on purpose: a mutex held at fork
+//! time would deadlock the child.
 
+use std::any::Any;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Arc, Weak};
 
 use tokio::runtime::Runtime;
 
@@ -59,6 +67,141 @@ pub fn runtime() -> &'static Runtime {
 /// Must not be called from inside an async context (tokio forbids nested `block_on`).
 pub fn block_on<F: Future>(future: F) -> F::Output {
     runtime().block_on(future)
+}
+
+/// This thread's own current-thread runtime, and the HTTP clients whose connections live on
+/// it (one per [`OAuthApp`](crate::OAuthApp) used from this thread), for the PID that made them.
+struct Here {
+    pid: u32,
+    runtime: Option<Runtime>,
+    http: RefCell<Vec<(Weak<dyn Any + Send + Sync>, reqwest::Client)>>,
+}
+
+impl Drop for Here {
+    fn drop(&mut self) {
+        if self.pid == std::process::id() {
+            self.http.get_mut().clear();
+            if let Some(rt) = self.runtime.take() {
+                // The thread is ending (or the value is being replaced): nothing waits here,
+                // so a slow DNS lookup on the runtime's blocking pool must not hold the exit.
+                rt.shutdown_background();
+            }
+        } else {
+            // Copied from the parent by fork(): its epoll instance and sockets are the parent's.
+            // Touching them here would steal the parent's events; leak them instead.
+            std::mem::forget(std::mem::take(self.http.get_mut()));
+            std::mem::forget(self.runtime.take());
+        }
+    }
+}
+
+thread_local! {
+    static HERE: RefCell<Option<Rc<Here>>> = const { RefCell::new(None) };
+    static DRIVING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// True when [`block_on_here`] may be called on this thread: it is not inside any tokio
+/// runtime (its own included). A binding falls back to waiting on [`runtime()`] otherwise.
+pub fn can_block_here() -> bool {
+    tokio::runtime::Handle::try_current().is_err()
+}
+
+/// Run `future` to completion on the calling thread.
+///
+/// The shared runtime hands every call to a worker thread and the answer back: two thread
+/// wake-ups per request, most of a loopback request's time. Here the request, its
+/// connection's I/O and its timers run on the caller's thread, on a current-thread runtime of
+/// its own, with HTTP connections of its own (hyper's connections belong to the runtime that
+/// made them: one checked out by a thread that is not driving its runtime would never move).
+/// What other threads may wait for runs on the shared runtime instead: a token refresh flight
+/// (so a caller that gives up cannot stall the callers waiting for it) and token-store calls
+/// (whose connections, such as Redis's, are shared by every thread).
+///
+/// A forked child makes fresh ones; the parent's are leaked, never used.
+///
+/// # Panics
+///
+/// When called inside a tokio runtime ([`can_block_here`] is false), as tokio's `block_on`
+/// does, or if the operating system refuses an epoll instance or a timer.
+pub fn block_on_here<F: Future>(future: F) -> F::Output {
+    let pid = std::process::id();
+    let here = HERE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if let Some(h) = slot.as_ref()
+            && h.pid == pid
+        {
+            return h.clone();
+        }
+        #[allow(clippy::expect_used)]
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("zoho-oauth: cannot start this thread's tokio runtime (out of file descriptors?)");
+        let fresh = Rc::new(Here { pid, runtime: Some(runtime), http: RefCell::new(Vec::new()) });
+        *slot = Some(fresh.clone());
+        fresh
+    });
+    struct Driving(bool);
+    impl Drop for Driving {
+        fn drop(&mut self) {
+            DRIVING.set(self.0);
+        }
+    }
+    let _restore = Driving(DRIVING.replace(true));
+    #[allow(clippy::expect_used)]
+    here.runtime.as_ref().expect("set until dropped").block_on(future)
+}
+
+/// True while this thread drives a future through [`block_on_here`].
+pub(crate) fn driving_here() -> bool {
+    DRIVING.get()
+}
+
+/// The HTTP client `owner` uses on this thread while it drives [`block_on_here`] (built by
+/// `build` on first use), or `None` on any other thread: use the owner's shared client there.
+pub(crate) fn http_here<T: Any + Send + Sync, E>(
+    owner: &Arc<T>,
+    build: impl FnOnce() -> std::result::Result<reqwest::Client, E>,
+) -> Option<std::result::Result<reqwest::Client, E>> {
+    if !driving_here() {
+        return None;
+    }
+    let pid = std::process::id();
+    let here = HERE.with(|cell| cell.borrow().as_ref().filter(|h| h.pid == pid).cloned())?;
+    let key: Weak<dyn Any + Send + Sync> = Arc::downgrade(owner) as Weak<dyn Any + Send + Sync>;
+    let mut http = here.http.borrow_mut();
+    if let Some((_, c)) = http.iter().find(|(k, _)| k.ptr_eq(&key)) {
+        return Some(Ok(c.clone()));
+    }
+    // Clients of owners that are gone would keep their idle connections forever.
+    http.retain(|(k, _)| k.strong_count() > 0);
+    Some(build().inspect(|c| http.push((key, c.clone()))))
+}
+
+/// Run `future` where every thread can rely on it making progress: on the shared runtime when
+/// this thread drives [`block_on_here`] (the caller may stop driving at any time), else right
+/// here. Dropping the returned future aborts the task.
+pub(crate) async fn off_caller<F, T>(future: F) -> crate::Result<T>
+where
+    F: Future<Output = crate::Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    use tracing::Instrument;
+    use tracing::instrument::WithSubscriber;
+    if !driving_here() {
+        return future.await;
+    }
+    struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+    impl<T> Drop for AbortOnDrop<T> {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let mut task = AbortOnDrop(runtime().spawn(future.in_current_span().with_current_subscriber()));
+    (&mut task.0).await.unwrap_or_else(|e| {
+        Err(crate::Error::new(crate::ErrorCode::Transport, format!("an internal task ended abnormally: {e}"))
+            .with_hint("retry; if it persists, report it with the log"))
+    })
 }
 
 #[cfg(test)]

@@ -143,13 +143,7 @@ async fn redirects_are_not_followed() {
 async fn dead_token_401_refreshes_once_and_retries_once() {
     let env = Env::start().await;
     let rt = env.refresh_token(SCOPES);
-    let seeded = TokenSet::parse(
-        200,
-        &format!(r#"{{"access_token":"1000.dead","api_domain":"{}","expires_in":3600}}"#, env.url()),
-        env.mock.now_ms(),
-        &env.url(),
-    )
-    .expect("parse");
+    let seeded = env.dead_token();
     let client = Client::builder(env.app(), rt).initial_token(seeded).build().expect("client");
     let r = client.get("/crm/v8/Leads").send().await.expect("send");
     assert_eq!(r.status(), 200);

@@ -170,17 +170,7 @@ impl OAuthAppBuilder {
             let normalized = normalize_server_url(url)?;
             overrides.insert(dc.unwrap_or(self.dc), normalized);
         }
-        let http = crate::proxy::configure(reqwest::Client::builder())
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(self.timeout)
-            .user_agent(concat!("zoho-oauth-rust/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                Error::config(
-                    format!("cannot build the HTTP client: {e}"),
-                    "this usually means the TLS backend could not load its root certificates",
-                )
-            })?;
+        let http = build_http(self.timeout)?;
         Ok(OAuthApp {
             inner: Arc::new(AppInner {
                 client_id: self.client_id.trim().to_string(),
@@ -195,6 +185,22 @@ impl OAuthAppBuilder {
             }),
         })
     }
+}
+
+/// An HTTP client with the library's settings: no redirects followed, the proxy of
+/// [`crate::proxy`], `timeout` per request unless a request sets its own.
+fn build_http(timeout: Duration) -> Result<reqwest::Client> {
+    crate::proxy::configure(reqwest::Client::builder())
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .user_agent(concat!("zoho-oauth-rust/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| {
+            Error::config(
+                format!("cannot build the HTTP client: {e}"),
+                "this usually means the TLS backend could not load its root certificates",
+            )
+        })
 }
 
 /// Validate an explicitly configured server URL and reduce it to `scheme://host[:port][/path]`
@@ -294,8 +300,11 @@ impl OAuthApp {
         Scrub::new(secrets.map(|s| s.secret()))
     }
 
-    pub(crate) fn http(&self) -> &reqwest::Client {
-        &self.inner.http
+    /// The HTTP client of an API request: the app's shared one, or, on a thread driving
+    /// [`block_on_here`](crate::runtime::block_on_here), that thread's own (same settings).
+    pub(crate) fn api_http(&self) -> Result<reqwest::Client> {
+        crate::runtime::http_here(&self.inner, || build_http(self.inner.timeout))
+            .unwrap_or_else(|| Ok(self.inner.http.clone()))
     }
 
     /// Accounts server of `dc` (an explicit override, or Zoho's).

@@ -436,6 +436,17 @@ impl Client {
         Box::pin(self.obtain(false, self.token_deadline(deadline_ms))).await.map_err(|e| self.scrubbed(e))
     }
 
+    /// [`token_set_until`](Client::token_set_until) for a request: a fresh cached token at once;
+    /// otherwise the token logic (store, refresh flight) runs where every thread can rely on it
+    /// making progress (see [`crate::runtime::block_on_here`]).
+    async fn token_for_request(&self, deadline_ms: i64) -> Result<Arc<TokenSet>> {
+        if let Some(t) = self.hot_fresh(self.clock().now_ms()) {
+            return Ok(t);
+        }
+        let c = self.clone();
+        crate::runtime::off_caller(async move { c.token_set_until(Some(deadline_ms)).await }).await
+    }
+
     /// Force a refresh now (still single-flight, budgeted, throttle-aware and backed off after
     /// failures). Unlike [`token_set`](Client::token_set), a failure is returned even while
     /// the current token still works.

@@ -229,15 +229,16 @@ impl Client {
         let me = self.clone();
         // A task of its own: callers that give up never cancel the flight others wait for. It
         // keeps the caller's span and subscriber, so its events reach the same log bridge.
-        let task = tokio::spawn(
-            async move {
-                let outcome = me.flight(stale).await;
-                me.settle(id, &outcome);
-                outcome
-            }
-            .in_current_span()
-            .with_current_subscriber(),
-        );
+        let flight = async move {
+            let outcome = me.flight(stale).await;
+            me.settle(id, &outcome);
+            outcome
+        }
+        .in_current_span()
+        .with_current_subscriber();
+        // Never on a thread's own runtime (`block_on_here`): its caller may stop driving it.
+        let task =
+            if crate::runtime::driving_here() { crate::runtime::runtime().spawn(flight) } else { tokio::spawn(flight) };
         let fut: BoxFuture<'static, Outcome> = Box::pin(async move {
             task.await.unwrap_or_else(|e| {
                 Err(Failure::new(

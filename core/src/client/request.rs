@@ -198,9 +198,15 @@ impl RequestBuilder {
         self
     }
 
-    /// [`send`](RequestBuilder::send) from synchronous code, on the shared runtime.
+    /// [`send`](RequestBuilder::send) from synchronous code: on the calling thread
+    /// ([`block_on_here`](crate::runtime::block_on_here)), or on the shared runtime when the
+    /// thread is inside a tokio runtime already.
     pub fn send_blocking(self) -> Result<Response> {
-        crate::runtime::block_on(self.send())
+        if crate::runtime::can_block_here() {
+            crate::runtime::block_on_here(self.send())
+        } else {
+            crate::runtime::block_on(self.send())
+        }
     }
 
     /// Send: resolve and check the URL, get a token, send with retries, refresh once on a
@@ -228,7 +234,7 @@ impl RequestBuilder {
             Some(normalize_relative(&self.target)?)
         };
         let prepared = Prepared {
-            http: inner.app.http(),
+            http: inner.app.api_http()?,
             method: &self.method,
             query: &self.query,
             headers: header_map(&self.headers)?,
@@ -254,7 +260,7 @@ impl RequestBuilder {
         let mut attempt: u32 = 0;
         let mut refreshed_after_401 = false;
         loop {
-            let token = client.token_set_until(Some(deadline)).await?;
+            let token = client.token_for_request(deadline).await?;
             let url = match &relative {
                 None => parse_url(&self.target)?,
                 Some(path) => {
@@ -284,7 +290,8 @@ impl RequestBuilder {
                         if DEAD_TOKEN_CODES.contains(&code.as_str()) {
                             refreshed_after_401 = true;
                             info!(target: "zoho_oauth", zoho_code = %code, "401 with a dead token: invalidating and refreshing once");
-                            client.invalidate(&token.access_token).await?;
+                            let (c, t) = (client.clone(), token.access_token.clone());
+                            crate::runtime::off_caller(async move { c.invalidate(&t).await }).await?;
                             continue;
                         }
                     }
@@ -396,7 +403,7 @@ fn header_map(pairs: &[(String, String)]) -> Result<HeaderMap> {
 /// way. Each attempt adds the URL (its base may change with a refreshed token's `api_domain`),
 /// the token, the time left and the time it was sent.
 struct Prepared<'a> {
-    http: &'a reqwest::Client,
+    http: reqwest::Client,
     method: &'a Method,
     query: &'a [(String, String)],
     headers: HeaderMap,

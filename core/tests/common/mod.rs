@@ -79,6 +79,18 @@ impl Env {
         self.client_with(SCOPES)
     }
 
+    /// A token the mock never issued (its API answers it with a dead-token 401), valid for an
+    /// hour on the mock's clock, with the mock as its API domain.
+    pub fn dead_token(&self) -> zoho_oauth::TokenSet {
+        zoho_oauth::TokenSet::parse(
+            200,
+            &format!(r#"{{"access_token":"1000.dead","api_domain":"{}","expires_in":3600}}"#, self.url()),
+            self.mock.now_ms(),
+            &self.url(),
+        )
+        .expect("parse")
+    }
+
     pub fn refreshes(&self) -> u64 {
         self.mock.counters().token_requests_for("refresh_token")
     }
