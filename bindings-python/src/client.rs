@@ -17,7 +17,7 @@ use crate::convert::{Json, json_to_py, pairs};
 use crate::errors::{PyResultExt, config};
 use crate::mock::MockServer;
 use crate::response::Response;
-use crate::runtime::{block_on, block_on_here, into_py_future, ready_future};
+use crate::runtime::{block_on, block_on_request, into_py_future, ready_future};
 
 /// The core client behind a Python client; `close()` drops it.
 struct Shared {
@@ -433,7 +433,7 @@ client_class!(Client, {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let req = build_request(py, &self.shared.get(py)?, method, url, kwargs)?;
-        let r = block_on_here(py, req.send())?.py_err(py)?;
+        let r = block_on_request(py, req.send())?.py_err(py)?;
         Ok(Bound::new(py, Response { inner: r })?.into_any())
     }
 

@@ -94,17 +94,17 @@ where
     })
 }
 
-/// Run `fut` to completion on this thread (`zoho_oauth::block_on_here`: the request, its
-/// connection and its timers run here, no thread hand-off), with the GIL released. Every
-/// [`SIGNAL_POLL`] it looks for a pending signal as [`block_on`] does; a handler that raises
-/// drops the request. Inside a tokio runtime (a store or log callback calling back in), it
-/// falls back to [`block_on`].
-pub(crate) fn block_on_here<F>(py: Python<'_>, fut: F) -> PyResult<F::Output>
+/// Run a request to completion from synchronous Python code: once this thread has sent a few
+/// (`zoho_oauth::request_here`), on this thread (`zoho_oauth::block_on_here`: the request, its
+/// connection and its timers run here, no thread hand-off), else as [`block_on`] does. The GIL
+/// is released; every [`SIGNAL_POLL`] it looks for a pending signal as [`block_on`] does, and a
+/// handler that raises drops the request.
+pub(crate) fn block_on_request<F>(py: Python<'_>, fut: F) -> PyResult<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    if !zoho_oauth::can_block_here() {
+    if !zoho_oauth::request_here() {
         return block_on(py, fut);
     }
     py.detach(|| {

@@ -321,7 +321,9 @@ def test_ctrl_c_interrupts_a_blocked_sync_call(mock_zoho: MockZoho) -> None:
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signals are delivered to the main thread only")
     c = mock_zoho.client()
-    c.access_token()
+    # Past the warm-up: from its 17th request on, a thread drives its requests itself.
+    for _ in range(20):
+        c.get("/crm/v8/Leads")
     mock_zoho.inject_fault("/crm/", delay_ms=5000, count=1)
     timer = threading.Timer(0.3, _thread.interrupt_main)
     timer.start()
@@ -331,6 +333,34 @@ def test_ctrl_c_interrupts_a_blocked_sync_call(mock_zoho: MockZoho) -> None:
     assert time.monotonic() - started < 2.0, "the wait noticed the signal promptly"
     timer.join()
     assert c.get("/crm/v8/Leads").status == 200, "the client still works after the interrupt"
+
+
+def test_threads_past_the_warm_up_share_one_refresh(mock_zoho: MockZoho) -> None:
+    """Threads that drive their own requests (past the warm-up) still share the token: one
+    refresh when it expires, run where no thread's pause can stall it."""
+    c = mock_zoho.client()
+    c.access_token()
+    barrier = threading.Barrier(8)
+    statuses: list[int] = []
+
+    def work() -> None:
+        for _ in range(20):
+            statuses.append(c.get("/crm/v8/Leads").status)
+        barrier.wait()  # every thread is past the warm-up
+        if threading.current_thread().name == "worker-0":
+            mock_zoho.advance_clock(3600)  # the token expired
+        barrier.wait()
+        for _ in range(5):
+            statuses.append(c.get("/crm/v8/Leads").status)
+
+    threads = [threading.Thread(target=work, name=f"worker-{i}") for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not any(t.is_alive() for t in threads)
+    assert statuses == [200] * (8 * 25)
+    assert mock_zoho.token_requests("refresh_token") == 2, "the first token and one refresh"
 
 
 def test_headers_mapping_is_case_insensitive_and_keeps_repeats() -> None:

@@ -98,12 +98,32 @@ impl Drop for Here {
 thread_local! {
     static HERE: RefCell<Option<Rc<Here>>> = const { RefCell::new(None) };
     static DRIVING: Cell<bool> = const { Cell::new(false) };
+    static REQUESTS: Cell<u32> = const { Cell::new(0) };
 }
+
+/// Synchronous requests a thread sends through the shared runtime before it drives its
+/// requests itself ([`request_here`]).
+pub const WARM_UP_REQUESTS: u32 = 16;
 
 /// True when [`block_on_here`] may be called on this thread: it is not inside any tokio
 /// runtime (its own included). A binding falls back to waiting on [`runtime()`] otherwise.
 pub fn can_block_here() -> bool {
     tokio::runtime::Handle::try_current().is_err()
+}
+
+/// Whether this thread should drive the synchronous request it is about to send itself
+/// ([`block_on_here`]) rather than wait for the shared runtime ([`block_on`]); counts the
+/// request.
+///
+/// A thread's first [`WARM_UP_REQUESTS`] go through the shared runtime: a thread started for
+/// one job (a thread per web request, say) then reuses the process's warm connections instead
+/// of paying for a runtime, an HTTP client and a TCP and TLS handshake of its own. A thread
+/// that keeps sending requests drives them itself from then on, saving two thread wake-ups per
+/// request. Never inside a tokio runtime.
+pub fn request_here() -> bool {
+    let n = REQUESTS.get();
+    REQUESTS.set(n.saturating_add(1));
+    n >= WARM_UP_REQUESTS && can_block_here()
 }
 
 /// Run `future` to completion on the calling thread.
@@ -149,7 +169,16 @@ pub fn block_on_here<F: Future>(future: F) -> F::Output {
     }
     let _restore = Driving(DRIVING.replace(true));
     #[allow(clippy::expect_used)]
-    here.runtime.as_ref().expect("set until dropped").block_on(future)
+    here.runtime.as_ref().expect("set until dropped").block_on(async move {
+        // Nothing ran here since the last call: first let the runtime take in what happened
+        // meanwhile. A server that closed an idle connection left an end-of-file to read; the
+        // first yield polls the I/O driver, the second lets the connection's task read it and
+        // leave the pool, so the request does not go out on a dead connection (and fail
+        // without a retry when it is not idempotent).
+        tokio::task::yield_now().await;
+        tokio::task::yield_now().await;
+        future.await
+    })
 }
 
 /// True while this thread drives a future through [`block_on_here`].

@@ -13,9 +13,16 @@ use std::time::{Duration, Instant};
 use common::{Env, SCOPES};
 use zoho_mock::Fault;
 use zoho_oauth::clock::BoxFuture;
-use zoho_oauth::{CasStore, Client, ErrorCode, KeyValueStore, KvError, RetryPolicy};
+use zoho_oauth::{CasStore, Client, ErrorCode, KeyValueStore, KvError, RetryPolicy, WARM_UP_REQUESTS};
 
 const LEADS: &str = "GET /crm/v8/Leads";
+
+/// Send this thread's warm-up requests, so that its next ones are driven on it.
+fn warm_up_this_thread(client: &Client) {
+    for _ in 0..WARM_UP_REQUESTS {
+        assert_eq!(client.get("/crm/v8/Leads").send_blocking().expect("warm-up request").status(), 200);
+    }
+}
 
 /// A connection made by one thread's request is never handed to another thread: thread A's
 /// runtime does not run while A waits on a channel, so a connection of A's taken by B would
@@ -29,11 +36,15 @@ fn a_thread_that_stops_driving_keeps_its_connections_to_itself() {
     let warm = Client::builder(env.app(), rt.clone()).build().expect("client");
     let token = zoho_oauth::block_on(warm.token_set()).expect("token");
     let client = Client::builder(env.app(), rt).initial_token((*token).clone()).build().expect("client");
+    // Each thread warms up on a client of its own, so that `client`'s first connection is
+    // made by A's own runtime.
+    let (warm_a, warm_b) = (env.client(), env.client());
     let (parked_tx, parked_rx) = mpsc::channel::<()>();
     let (release_tx, release_rx) = mpsc::channel::<()>();
     let a = {
         let client = client.clone();
         std::thread::spawn(move || {
+            warm_up_this_thread(&warm_a);
             for _ in 0..3 {
                 let r = client.get("/crm/v8/Leads").send_blocking().expect("A's request");
                 assert_eq!(r.status(), 200);
@@ -51,6 +62,7 @@ fn a_thread_that_stops_driving_keeps_its_connections_to_itself() {
     let b = {
         let client = client.clone();
         std::thread::spawn(move || {
+            warm_up_this_thread(&warm_b);
             let started = Instant::now();
             for _ in 0..3 {
                 let r =
@@ -67,8 +79,8 @@ fn a_thread_that_stops_driving_keeps_its_connections_to_itself() {
     // And the shared runtime's pool is not disturbed by either thread's.
     let r = zoho_oauth::block_on(client.get("/crm/v8/Leads").send()).expect("async request");
     assert_eq!(r.status(), 200);
-    assert_eq!(env.mock.counters().api_calls(LEADS), 8);
-    assert_eq!(env.refreshes(), 1);
+    assert_eq!(env.mock.counters().api_calls(LEADS), u64::from(2 * WARM_UP_REQUESTS + 8));
+    assert_eq!(env.refreshes(), 3, "the two warm-up clients' and the client's");
 }
 
 /// A caller that gives up while it leads a refresh (its deadline passes) stops driving; the
@@ -77,36 +89,54 @@ fn a_thread_that_stops_driving_keeps_its_connections_to_itself() {
 fn a_caller_that_gives_up_does_not_stall_the_refresh_another_waits_for() {
     let env = zoho_oauth::block_on(Env::start());
     let rt = env.refresh_token(SCOPES);
-    let mut slow = Fault::new("/oauth/v2/token", 1);
-    slow.delay_ms = Some(1_500);
-    env.mock.inject_fault(slow).expect("fault");
     let impatient = Client::builder(env.app(), rt.clone())
         .retry_policy(RetryPolicy { deadline: Duration::from_millis(300), ..RetryPolicy::default() })
         .build()
         .expect("client");
     let patient = Client::builder(env.app(), rt).build().expect("client");
-    let (started_tx, started_rx) = mpsc::channel::<()>();
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    let a = std::thread::spawn(move || {
-        started_tx.send(()).expect("main waits");
-        let e = impatient.get("/crm/v8/Leads").send_blocking().expect_err("gave up");
-        // A stops driving its runtime from here on, until the end of the test.
-        done_rx.recv().expect("main ends the test");
-        e.code()
-    });
-    started_rx.recv().expect("A started");
+    // Each thread warms up (so it drives its next request itself), waits for its turn, sends
+    // its request, reports, and stays alive without driving its runtime until released.
+    let thread = |client: Client, turn: mpsc::Receiver<()>, warmed: mpsc::Sender<()>| {
+        let warm = env.client();
+        let (report_tx, report_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let handle = std::thread::spawn(move || {
+            warm_up_this_thread(&warm);
+            warmed.send(()).expect("main waits");
+            turn.recv().expect("main gives the turn");
+            let started = Instant::now();
+            let outcome = client.get("/crm/v8/Leads").send_blocking().map(|r| r.status()).map_err(|e| e.code());
+            report_tx.send((outcome, started.elapsed())).expect("main waits");
+            let _ = release_rx.recv();
+        });
+        (report_rx, release_tx, handle)
+    };
+    let (warmed_tx, warmed_rx) = mpsc::channel();
+    let (a_go, a_turn) = mpsc::channel();
+    let (b_go, b_turn) = mpsc::channel();
+    let (a, a_release, a_thread) = thread(impatient, a_turn, warmed_tx.clone());
+    let (b, b_release, b_thread) = thread(patient, b_turn, warmed_tx);
+    warmed_rx.recv().expect("a thread warmed up");
+    warmed_rx.recv().expect("both threads warmed up");
+    let before = env.refreshes();
+    let mut slow = Fault::new("/oauth/v2/token", 1);
+    slow.delay_ms = Some(1_500);
+    env.mock.inject_fault(slow).expect("fault");
+    // A starts the flight, gives up after 300 ms and stops driving its runtime; B joins the
+    // flight meanwhile and waits for it.
+    a_go.send(()).expect("A waits");
     std::thread::sleep(Duration::from_millis(50));
-    let b = std::thread::spawn(move || {
-        let started = Instant::now();
-        let r = patient.get("/crm/v8/Leads").send_blocking().expect("B gets the flight's token");
-        (r.status(), started.elapsed())
-    });
-    let (status, took) = b.join().expect("B ran");
-    assert_eq!(status, 200);
+    b_go.send(()).expect("B waits");
+    let (a_outcome, _) = a.recv().expect("A reports");
+    assert_eq!(a_outcome, Err(ErrorCode::Timeout));
+    let (b_outcome, took) = b.recv_timeout(Duration::from_secs(20)).expect("B reports");
+    assert_eq!(b_outcome, Ok(200), "B gets the flight's token");
     assert!(took < Duration::from_secs(5), "B waited for a flight nobody drove: {took:?}");
-    assert_eq!(env.refreshes(), 1, "one flight for both callers");
-    done_tx.send(()).expect("A waits");
-    assert_eq!(a.join().expect("A ran"), ErrorCode::Timeout);
+    assert_eq!(env.refreshes(), before + 1, "one flight for both callers");
+    for (release, handle) in [(a_release, a_thread), (b_release, b_thread)] {
+        release.send(()).expect("the thread waits");
+        handle.join().expect("the thread ran");
+    }
 }
 
 /// A string map that records which thread called it.
@@ -168,12 +198,131 @@ fn store_calls_never_run_on_the_calling_thread() {
         .initial_token(seeded)
         .build()
         .expect("client");
+    warm_up_this_thread(&env.client());
     let me = std::thread::current().id();
     let r = client.get("/crm/v8/Leads").send_blocking().expect("send");
     assert_eq!(r.status(), 200, "the dead token's 401 was followed by a refresh and a retry");
-    assert_eq!(env.refreshes(), 1);
-    assert_eq!(env.mock.counters().api_calls(LEADS), 2);
+    assert_eq!(env.refreshes(), 2, "the warm-up client's and this one's");
+    assert_eq!(env.mock.counters().api_calls(LEADS), u64::from(WARM_UP_REQUESTS) + 2);
     let threads = kv.threads.lock().expect("lock").clone();
     assert!(!threads.is_empty(), "the refresh used the store");
     assert!(!threads.contains(&me), "a store call ran on the calling thread");
+}
+
+/// A bare HTTP/1.1 server with keep-alive that counts its connections and, when asked, closes a
+/// connection that stays idle for `close_idle_after` (as servers and load balancers do).
+struct RawServer {
+    url: String,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl RawServer {
+    fn start(close_idle_after: Option<Duration>) -> RawServer {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = zoho_oauth::block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counted = connections.clone();
+        zoho_oauth::runtime().spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    loop {
+                        // Read one request: its head, then its Content-Length body.
+                        let mut chunk = [0u8; 4096];
+                        let head_end = loop {
+                            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                                break i + 4;
+                            }
+                            let read = socket.read(&mut chunk);
+                            let n = match close_idle_after {
+                                Some(idle) if buf.is_empty() => match tokio::time::timeout(idle, read).await {
+                                    Ok(r) => r,
+                                    Err(_) => return, // idle too long: close
+                                },
+                                _ => read.await,
+                            };
+                            match n {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        };
+                        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+                        let body_len: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        while buf.len() < head_end + body_len {
+                            match socket.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        }
+                        buf.drain(..head_end + body_len);
+                        let answer =
+                            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                        if socket.write_all(answer).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        RawServer { url, connections }
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// A client of `env`'s identity whose API requests go to `server`.
+fn client_for(env: &Env, server: &RawServer) -> Client {
+    Client::builder(env.app(), env.refresh_token(SCOPES)).api_domain(server.url.clone()).build().expect("client")
+}
+
+/// A connection the server closed while the thread was not driving its runtime is not used for
+/// the next request: a POST (never retried) on it would fail.
+#[test]
+fn a_connection_closed_while_the_thread_was_away_is_not_reused() {
+    let env = zoho_oauth::block_on(Env::start());
+    let server = RawServer::start(Some(Duration::from_millis(100)));
+    let client = client_for(&env, &server);
+    for _ in 0..WARM_UP_REQUESTS + 2 {
+        assert_eq!(client.get("/crm/v8/Leads").send_blocking().expect("get").status(), 200);
+    }
+    let before = server.connections();
+    // The server closes the idle connection; this thread is not driving its runtime meanwhile.
+    std::thread::sleep(Duration::from_millis(400));
+    for _ in 0..3 {
+        let r =
+            client.post("/crm/v8/Leads").json_str(r#"{"data":[]}"#).send_blocking().expect("a POST after the close");
+        assert_eq!(r.status(), 200);
+        std::thread::sleep(Duration::from_millis(400));
+    }
+    assert!(server.connections() > before, "the closed connections were replaced");
+}
+
+/// Threads that send a request or two (a thread per job) share the process's warm connections
+/// instead of each opening its own.
+#[test]
+fn short_lived_threads_share_the_warm_connections() {
+    let env = zoho_oauth::block_on(Env::start());
+    let server = RawServer::start(None);
+    let client = client_for(&env, &server);
+    assert_eq!(client.get("/crm/v8/Leads").send_blocking().expect("get").status(), 200);
+    for _ in 0..8 {
+        let c = client.clone();
+        std::thread::spawn(move || {
+            for _ in 0..2 {
+                assert_eq!(c.get("/crm/v8/Leads").send_blocking().expect("get").status(), 200);
+            }
+        })
+        .join()
+        .expect("thread");
+    }
+    assert_eq!(server.connections(), 1, "one connection served every thread");
 }

@@ -198,11 +198,11 @@ impl RequestBuilder {
         self
     }
 
-    /// [`send`](RequestBuilder::send) from synchronous code: on the calling thread
-    /// ([`block_on_here`](crate::runtime::block_on_here)), or on the shared runtime when the
-    /// thread is inside a tokio runtime already.
+    /// [`send`](RequestBuilder::send) from synchronous code: on the shared runtime, or on the
+    /// calling thread once it has sent a few requests (see
+    /// [`request_here`](crate::runtime::request_here)).
     pub fn send_blocking(self) -> Result<Response> {
-        if crate::runtime::can_block_here() {
+        if crate::runtime::request_here() {
             crate::runtime::block_on_here(self.send())
         } else {
             crate::runtime::block_on(self.send())
