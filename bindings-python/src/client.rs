@@ -585,7 +585,8 @@ impl Paginator {
             return json_to_py(py, &v).map(Some);
         }
         let state = self.state.clone();
-        let next = block_on(py, async move { state.lock().await.next().await })?.py_err(py)?;
+        // A page is a request: driven on this thread once it is past its warm-up.
+        let next = block_on_request(py, async move { state.lock().await.next().await })?.py_err(py)?;
         next.map(|v| json_to_py(py, &v)).transpose()
     }
 
