@@ -120,10 +120,33 @@ pub fn can_block_here() -> bool {
 /// of paying for a runtime, an HTTP client and a TCP and TLS handshake of its own. A thread
 /// that keeps sending requests drives them itself from then on, saving two thread wake-ups per
 /// request. Never inside a tokio runtime.
+///
+/// False too when this thread's runtime cannot be made (the process is out of file
+/// descriptors, say): the request then goes through the shared runtime, with a warning.
 pub fn request_here() -> bool {
     let n = REQUESTS.get();
     REQUESTS.set(n.saturating_add(1));
-    n >= WARM_UP_REQUESTS && can_block_here()
+    n >= WARM_UP_REQUESTS && can_block_here() && here().is_ok()
+}
+
+/// This thread's runtime for this process, made on first use.
+fn here() -> std::io::Result<Rc<Here>> {
+    let pid = std::process::id();
+    HERE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if let Some(h) = slot.as_ref()
+            && h.pid == pid
+        {
+            return Ok(h.clone());
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().inspect_err(|e| {
+            tracing::warn!(target: "zoho_oauth", error = %e,
+                "cannot start this thread's own runtime; sending through the shared runtime")
+        })?;
+        let fresh = Rc::new(Here { pid, runtime: Some(runtime), http: RefCell::new(Vec::new()) });
+        *slot = Some(fresh.clone());
+        Ok(fresh)
+    })
 }
 
 /// Run `future` to completion on the calling thread.
@@ -142,25 +165,11 @@ pub fn request_here() -> bool {
 /// # Panics
 ///
 /// When called inside a tokio runtime ([`can_block_here`] is false), as tokio's `block_on`
-/// does, or if the operating system refuses an epoll instance or a timer.
+/// does, or if the operating system refuses an epoll instance or a timer ([`request_here`]
+/// checks both first and answers false instead).
 pub fn block_on_here<F: Future>(future: F) -> F::Output {
-    let pid = std::process::id();
-    let here = HERE.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if let Some(h) = slot.as_ref()
-            && h.pid == pid
-        {
-            return h.clone();
-        }
-        #[allow(clippy::expect_used)]
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("zoho-oauth: cannot start this thread's tokio runtime (out of file descriptors?)");
-        let fresh = Rc::new(Here { pid, runtime: Some(runtime), http: RefCell::new(Vec::new()) });
-        *slot = Some(fresh.clone());
-        fresh
-    });
+    #[allow(clippy::expect_used)]
+    let here = here().expect("zoho-oauth: cannot start this thread's tokio runtime (out of file descriptors?)");
     struct Driving(bool);
     impl Drop for Driving {
         fn drop(&mut self) {
