@@ -211,29 +211,29 @@ fn build_http(timeout: Duration) -> Result<reqwest::Client> {
 /// certificates each time (~4.5 ms): every app, and every thread that drives its own
 /// requests, has a client of its own. Sharing one also shares TLS session resumption.
 fn tls_config() -> Result<rustls::ClientConfig> {
-    static CONFIG: std::sync::OnceLock<std::result::Result<rustls::ClientConfig, String>> = std::sync::OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let provider = rustls::crypto::CryptoProvider::get_default()
-                .cloned()
-                .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
-            let verifier = rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| e.to_string())?;
-            let mut config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map_err(|e| e.to_string())?
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(verifier))
-                .with_no_client_auth();
-            config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-            Ok(config)
-        })
-        .clone()
-        .map_err(|e| {
-            Error::config(
-                format!("cannot set up TLS: {e}"),
-                "this usually means the system's root certificates could not be loaded",
-            )
-        })
+    // Only a success is kept: a failure (roots unreadable for a moment) is tried again next time.
+    static CONFIG: std::sync::OnceLock<rustls::ClientConfig> = std::sync::OnceLock::new();
+    if let Some(config) = CONFIG.get() {
+        return Ok(config.clone());
+    }
+    let failed = |e: String| {
+        Error::config(
+            format!("cannot set up TLS: {e}"),
+            "this usually means the system's root certificates could not be loaded",
+        )
+    };
+    let provider = rustls::crypto::CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    let verifier = rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| failed(e.to_string()))?;
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| failed(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(CONFIG.get_or_init(|| config).clone())
 }
 
 /// Validate an explicitly configured server URL and reduce it to `scheme://host[:port][/path]`
