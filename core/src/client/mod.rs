@@ -427,24 +427,19 @@ impl Client {
     }
 
     /// [`token_set`](Client::token_set), waiting for a refresh at most until `deadline_ms`
-    /// (this client's clock) or, without one, the retry policy's overall deadline.
+    /// (this client's clock) or, without one, the retry policy's overall deadline. Beyond a
+    /// fresh cached token, the token logic (store, refresh flight) runs where every thread can
+    /// rely on it making progress (see [`crate::runtime::block_on_here`]).
     async fn token_set_until(&self, deadline_ms: Option<i64>) -> Result<Arc<TokenSet>> {
         let now = self.clock().now_ms();
         if let Some(t) = self.hot_fresh(now) {
             return Ok(t);
         }
-        Box::pin(self.obtain(false, self.token_deadline(deadline_ms))).await.map_err(|e| self.scrubbed(e))
-    }
-
-    /// [`token_set_until`](Client::token_set_until) for a request: a fresh cached token at once;
-    /// otherwise the token logic (store, refresh flight) runs where every thread can rely on it
-    /// making progress (see [`crate::runtime::block_on_here`]).
-    async fn token_for_request(&self, deadline_ms: i64) -> Result<Arc<TokenSet>> {
-        if let Some(t) = self.hot_fresh(self.clock().now_ms()) {
-            return Ok(t);
-        }
         let c = self.clone();
-        crate::runtime::off_caller(async move { c.token_set_until(Some(deadline_ms)).await }).await
+        crate::runtime::off_caller(async move {
+            Box::pin(c.obtain(false, c.token_deadline(deadline_ms))).await.map_err(|e| c.scrubbed(e))
+        })
+        .await
     }
 
     /// Force a refresh now (still single-flight, budgeted, throttle-aware and backed off after
@@ -521,7 +516,9 @@ impl Client {
             });
             self.bump_generation();
         }
-        self.inner.store.invalidate_if(&self.inner.key, rejected).await
+        // A store call: never on a thread's own runtime (see `crate::runtime::off_caller`).
+        let (store, key, rejected) = (self.inner.store.clone(), self.inner.key.clone(), rejected.clone());
+        crate::runtime::off_caller(async move { store.invalidate_if(&key, &rejected).await }).await
     }
 
     /// Revoke the refresh token at Zoho and drop the cached access token.

@@ -260,7 +260,7 @@ impl RequestBuilder {
         let mut attempt: u32 = 0;
         let mut refreshed_after_401 = false;
         loop {
-            let token = client.token_for_request(deadline).await?;
+            let token = client.token_set_until(Some(deadline)).await?;
             let url = match &relative {
                 None => parse_url(&self.target)?,
                 Some(path) => {
@@ -290,8 +290,7 @@ impl RequestBuilder {
                         if DEAD_TOKEN_CODES.contains(&code.as_str()) {
                             refreshed_after_401 = true;
                             info!(target: "zoho_oauth", zoho_code = %code, "401 with a dead token: invalidating and refreshing once");
-                            let (c, t) = (client.clone(), token.access_token.clone());
-                            crate::runtime::off_caller(async move { c.invalidate(&t).await }).await?;
+                            client.invalidate(&token.access_token).await?;
                             continue;
                         }
                     }
