@@ -329,3 +329,165 @@ fn short_lived_threads_share_the_warm_connections() {
     let connections = server.connections();
     assert!(connections < 8, "{connections} connections for 9 threads of 1 or 2 requests each");
 }
+
+// `drive_here`: an event loop (asyncio's, libuv's) watches its thread's runtime through
+// `here_fd` and takes non-blocking turns of it. The loop below stands in for one.
+
+/// Wait until the thread's runtime descriptor is readable, then take a turn; until `done` says
+/// so. Returns `done`'s answer and how many waits ended without the descriptor being readable
+/// (with `tick`, the loop's timer; without, after 2 s).
+#[cfg(target_os = "linux")]
+fn event_loop<T>(tick: Option<Duration>, mut done: impl FnMut() -> Option<T>) -> (T, usize) {
+    let fd = zoho_oauth::here_fd().expect("the runtime's descriptor on Linux");
+    let wait_ms = tick.map_or(2000, |t| t.as_millis() as i32);
+    let mut silent = 0;
+    loop {
+        if let Some(v) = done() {
+            return (v, silent);
+        }
+        assert!(silent < 5 || tick.is_some(), "the descriptor never became readable");
+        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut p, 1, wait_ms) } == 0 {
+            silent += 1;
+        }
+        zoho_oauth::drive_here(|| ());
+    }
+}
+
+/// A keep-alive HTTP/1.1 server on a plain thread that tells when a request came in and
+/// answers it only when released.
+#[cfg(target_os = "linux")]
+fn held_server() -> (String, mpsc::Receiver<()>, mpsc::Sender<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (came_tx, came_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let Ok((mut socket, _)) = listener.accept() else { return };
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut chunk) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            buf.clear();
+            if came_tx.send(()).is_err() || release_rx.recv().is_err() {
+                return;
+            }
+            let answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+            if socket.write_all(answer).is_err() {
+                return;
+            }
+        }
+    });
+    (url, came_rx, release_tx)
+}
+
+/// A turn sends the request and returns without waiting for the answer; the answer makes the
+/// runtime's descriptor readable, which is what wakes the loop.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_turn_never_waits_and_the_answer_wakes_the_loop() {
+    let env = zoho_oauth::block_on(Env::start());
+    let (url, came, release) = held_server();
+    let token = zoho_oauth::block_on(env.client().token_set()).expect("token");
+    let client = Client::builder(env.app(), env.refresh_token(SCOPES))
+        .initial_token((*token).clone())
+        .api_domain(url)
+        .build()
+        .expect("client");
+    let mut silent = 0;
+    for round in 0..3 {
+        let out = Arc::new(Mutex::new(None));
+        let (c, o) = (client.clone(), out.clone());
+        zoho_oauth::drive_here(move || {
+            tokio::spawn(async move {
+                let status = c.get("/crm/v8/Leads").send().await.map(|r| r.status());
+                *o.lock().expect("lock") = Some(status);
+            })
+        });
+        // Turns (a connection's set-up may take some) send the request; the server holds the
+        // answer, and every turn returns meanwhile.
+        event_loop(Some(Duration::from_millis(10)), || came.try_recv().ok());
+        for _ in 0..3 {
+            zoho_oauth::drive_here(|| ());
+        }
+        assert!(out.lock().expect("lock").is_none(), "no answer yet");
+        release.send(()).expect("server waits");
+        let (status, s) = event_loop(None, || out.lock().expect("lock").take());
+        assert_eq!(status.expect("request").to_string(), "200", "round {round}");
+        silent += s;
+    }
+    // See `a_turn_keeps_store_calls_off_the_loop_thread` on the one tolerated.
+    assert!(silent <= 1, "the loop was woken by the descriptor, not by its guard: {silent} waits ran out");
+}
+
+/// A turn's token work and store calls run on the shared runtime, whose answers wake the loop
+/// through the descriptor too. (A wait may rarely end on the guard instead: see `drive_here`
+/// on an event that arrives as a turn ends; one in three rounds is tolerated.)
+#[cfg(target_os = "linux")]
+#[test]
+fn a_turn_keeps_store_calls_off_the_loop_thread() {
+    let env = zoho_oauth::block_on(Env::start());
+    let mut silent = 0;
+    for round in 1..=3 {
+        let kv = Arc::new(ThreadRecordingKv::default());
+        let client = Client::builder(env.app(), env.refresh_token(SCOPES))
+            .token_store(Arc::new(CasStore::new(kv.clone(), "ThreadRecordingKv")))
+            .initial_token(env.dead_token())
+            .build()
+            .expect("client");
+        let out = Arc::new(Mutex::new(None));
+        let (c, o) = (client.clone(), out.clone());
+        zoho_oauth::drive_here(move || {
+            tokio::spawn(async move {
+                let status = c.get("/crm/v8/Leads").send().await.map(|r| r.status());
+                *o.lock().expect("lock") = Some(status);
+            })
+        });
+        let (status, s) = event_loop(None, || out.lock().expect("lock").take());
+        silent += s;
+        assert_eq!(status.expect("the dead token's 401, a refresh and a retry").to_string(), "200");
+        assert_eq!(env.refreshes(), round);
+        let threads = kv.threads.lock().expect("lock").clone();
+        assert!(!threads.is_empty(), "the refresh used the store");
+        assert!(!threads.contains(&std::thread::current().id()), "a store call ran on the loop's thread");
+    }
+    assert!(silent <= 1, "the loop was woken by the descriptor, not by its guard: {silent} waits ran out");
+}
+
+/// A loop busy elsewhere while the server closed an idle connection: the next turn takes the
+/// close in before its request picks a connection (a POST on the dead one would fail).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_turn_does_not_reuse_a_connection_closed_meanwhile() {
+    let env = zoho_oauth::block_on(Env::start());
+    let server = RawServer::start(Some(Duration::from_millis(100)));
+    let client = client_for(&env, &server);
+    assert_eq!(zoho_oauth::block_on(client.token_set()).map(|_| ()).ok(), Some(()));
+    let send = |post: bool| {
+        let out = Arc::new(Mutex::new(None));
+        let (c, o) = (client.clone(), out.clone());
+        zoho_oauth::drive_here(move || {
+            tokio::spawn(async move {
+                let req =
+                    if post { c.post("/crm/v8/Leads").json_str(r#"{"data":[]}"#) } else { c.get("/crm/v8/Leads") };
+                *o.lock().expect("lock") = Some(req.send().await.map(|r| r.status()));
+            })
+        });
+        event_loop(Some(Duration::from_millis(10)), || out.lock().expect("lock").take()).0
+    };
+    assert_eq!(send(false).expect("get").to_string(), "200");
+    let before = server.connections();
+    for _ in 0..3 {
+        // The loop does other work (no turn) while the server closes the idle connection.
+        std::thread::sleep(Duration::from_millis(400));
+        assert_eq!(send(true).expect("a POST after the close").to_string(), "200");
+    }
+    assert!(server.connections() > before, "the closed connections were replaced");
+}
