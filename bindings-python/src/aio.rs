@@ -12,9 +12,11 @@
 //! GIL, and nothing binds to a loop: the loop is the one running when the call is made.
 //! Cancelling the asyncio future aborts the Rust task, which drops its I/O.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -38,9 +40,16 @@ struct Completer {
     /// when the loop cannot watch a descriptor).
     #[cfg(unix)]
     wake: std::sync::OnceLock<std::os::unix::net::UnixStream>,
+    /// Whether the loop watches its thread's runtime (see [`spawn_request`]), for which
+    /// process: `None` until a request asks.
+    here: Mutex<Option<(u32, bool)>>,
+    /// Requests of this loop running on its thread's runtime.
+    in_flight: AtomicUsize,
+    /// Whether a [`Tick`] is scheduled on the loop.
+    ticking: AtomicBool,
 }
 
-fn lock(q: &Mutex<Vec<Done>>) -> MutexGuard<'_, Vec<Done>> {
+fn lock<T>(q: &Mutex<T>) -> MutexGuard<'_, T> {
     q.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -48,6 +57,9 @@ thread_local! {
     /// The completer of the loop last seen on this thread (a thread runs one loop at a time).
     /// Holding the loop keeps its address from being reused while the entry lives.
     static CURRENT: RefCell<Option<Arc<Completer>>> = const { RefCell::new(None) };
+    /// The completer whose loop is running a turn of this thread's runtime: it drains its
+    /// queue right after the turn, so a result finished during the turn needs no wake-up.
+    static TURN_OF: Cell<*const Completer> = const { Cell::new(std::ptr::null()) };
 }
 
 fn completer_for(event_loop: &Bound<'_, PyAny>) -> Arc<Completer> {
@@ -63,6 +75,9 @@ fn completer_for(event_loop: &Bound<'_, PyAny>) -> Arc<Completer> {
             queue: Mutex::new(Vec::new()),
             #[cfg(unix)]
             wake: std::sync::OnceLock::new(),
+            here: Mutex::new(None),
+            in_flight: AtomicUsize::new(0),
+            ticking: AtomicBool::new(false),
         });
         #[cfg(unix)]
         watch(event_loop, &c);
@@ -99,6 +114,9 @@ impl Completer {
             q.len() == 1
         };
         if first {
+            if TURN_OF.get() == Arc::as_ptr(self) {
+                return;
+            }
             #[cfg(unix)]
             if let Some(w) = self.wake.get() {
                 use std::io::Write as _;
@@ -150,7 +168,14 @@ impl Drain {
             // pushed after the take always finds a fresh byte and a next drain.
             while matches!((&*r).read(&mut buf), Ok(n) if n > 0) {}
         }
-        let batch = std::mem::take(&mut *lock(&self.completer.queue));
+        self.completer.drain(py);
+    }
+}
+
+impl Completer {
+    /// Complete every queued future that is still pending (on the loop's thread).
+    fn drain(&self, py: Python<'_>) {
+        let batch = std::mem::take(&mut *lock(&self.queue));
         for done in batch {
             let fut = done.fut.bind(py);
             match fut.call_method0(intern!(py, "done")).and_then(|d| d.is_truthy()) {
@@ -201,4 +226,144 @@ where
     });
     py_fut.call_method1(intern!(py, "add_done_callback"), (Canceller { handle: handle.abort_handle() },))?;
     Ok(py_fut)
+}
+
+/// How often a loop with requests on its thread's runtime drives it even when its descriptor
+/// shows nothing: tokio's timers (request timeouts, retry back-off) do not show on it.
+const TICK: Duration = Duration::from_millis(10);
+
+/// A request future on `event_loop`: like [`spawn`], but on Linux the request runs on the
+/// loop's own thread, on that thread's runtime (`zoho_oauth::drive_here`), which the loop
+/// watches through `zoho_oauth::here_fd`: the loop's thread sends the request and reads the
+/// answer itself when it arrives, with no hand-off to a runtime worker and back (two thread
+/// wake-ups per request). Token refreshes and store calls still run on the shared runtime.
+/// One request at a time per loop, after the thread's warm-up; anywhere the runtime's
+/// descriptor cannot be watched, or inside a tokio runtime (a callback calling back in), this
+/// is [`spawn`].
+pub(crate) fn spawn_request<'py, F, T>(
+    py: Python<'py>,
+    event_loop: Bound<'py, PyAny>,
+    fut: F,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = Result<T, zoho_oauth::Error>> + Send + 'static,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    let completer = completer_for(&event_loop);
+    // One request at a time on the loop's thread: requests beyond it go to the shared
+    // runtime's workers, so a loop with many in flight keeps the other cores busy with HTTP
+    // while its own thread runs Python.
+    // A thread's first requests go to the shared runtime too, as the sync `Client`'s do
+    // (`zoho_oauth::request_here`: a thread started for one job reuses the warm connections).
+    if completer.in_flight.load(Ordering::Relaxed) > 0
+        || !zoho_oauth::request_here()
+        || !completer.watch_here(&event_loop)
+    {
+        return spawn(py, event_loop, fut);
+    }
+    let py_fut = event_loop.call_method0(intern!(py, "create_future"))?;
+    let target = py_fut.clone().unbind();
+    let in_flight = InFlight::new(completer.clone());
+    let handle = completer.turn(py, move || {
+        tokio::spawn(async move {
+            let out = fut.await;
+            let convert: Convert = Box::new(move |py| Outcome(out).into_pyobject(py));
+            in_flight.0.push(Done { fut: target, convert });
+            drop(in_flight);
+        })
+    });
+    py_fut.call_method1(intern!(py, "add_done_callback"), (Canceller { handle: handle.abort_handle() },))?;
+    Ok(py_fut)
+}
+
+/// Counts a request of a loop while its task lives (finished, failed or aborted).
+struct InFlight(Arc<Completer>);
+
+impl InFlight {
+    fn new(c: Arc<Completer>) -> Self {
+        c.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(c)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Completer {
+    /// Whether the loop watches this thread's runtime, asking it to on first use. A loop
+    /// inherited through fork() keeps the parent's registration; its requests take the shared
+    /// runtime.
+    fn watch_here(self: &Arc<Self>, event_loop: &Bound<'_, PyAny>) -> bool {
+        let pid = std::process::id();
+        let mut here = lock(&self.here);
+        if let Some((p, watching)) = *here {
+            return p == pid && watching;
+        }
+        let watching = zoho_oauth::here_fd().is_some_and(|fd| {
+            event_loop
+                .call_method1(intern!(event_loop.py(), "add_reader"), (fd, Turn { completer: self.clone(), pid }))
+                .is_ok()
+        });
+        *here = Some((pid, watching));
+        watching
+    }
+
+    /// One turn of this thread's runtime (running `start` in it first), then complete what it
+    /// finished and keep a [`Tick`] scheduled while requests are pending.
+    fn turn<R>(self: &Arc<Self>, py: Python<'_>, start: impl FnOnce() -> R) -> R {
+        struct Restore(*const Completer);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                TURN_OF.set(self.0);
+            }
+        }
+        let out = {
+            let _restore = Restore(TURN_OF.replace(Arc::as_ptr(self)));
+            zoho_oauth::drive_here(start)
+        };
+        self.drain(py);
+        if self.in_flight.load(Ordering::Relaxed) > 0 && !self.ticking.swap(true, Ordering::Relaxed) {
+            let tick = Tick { completer: self.clone() };
+            if self.event_loop.bind(py).call_method1(intern!(py, "call_later"), (TICK.as_secs_f64(), tick)).is_err() {
+                self.ticking.store(false, Ordering::Relaxed);
+            }
+        }
+        out
+    }
+}
+
+/// The loop's reader callback for its thread's runtime descriptor: a turn of the runtime.
+#[pyclass(frozen, module = "zoho_oauth._native")]
+struct Turn {
+    completer: Arc<Completer>,
+    pid: u32,
+}
+
+#[pymethods]
+impl Turn {
+    fn __call__(&self, py: Python<'_>) {
+        // Never in a forked child (the descriptor is the parent's), never inside a runtime.
+        if self.pid == std::process::id() && zoho_oauth::can_block_here() {
+            self.completer.turn(py, || ());
+        }
+    }
+}
+
+/// A turn of the runtime now and then while requests are pending ([`TICK`]).
+#[pyclass(frozen, module = "zoho_oauth._native")]
+struct Tick {
+    completer: Arc<Completer>,
+}
+
+#[pymethods]
+impl Tick {
+    fn __call__(&self, py: Python<'_>) {
+        self.completer.ticking.store(false, Ordering::Relaxed);
+        if zoho_oauth::can_block_here() {
+            self.completer.turn(py, || ());
+        }
+    }
 }

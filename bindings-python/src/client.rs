@@ -17,7 +17,7 @@ use crate::convert::{Json, json_to_py, pairs};
 use crate::errors::{PyResultExt, config};
 use crate::mock::MockServer;
 use crate::response::Response;
-use crate::runtime::{block_on, block_on_request, into_py_future, ready_future};
+use crate::runtime::{block_on, block_on_request, into_py_future, into_py_request_future, ready_future};
 
 /// The core client behind a Python client; `close()` drops it.
 struct Shared {
@@ -509,7 +509,7 @@ client_class!(AsyncClient, {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let req = build_request(py, &self.shared.get(py)?, method, url, kwargs)?;
-        into_py_future(py, async move { req.send().await.map(|r| Response { inner: r }) })
+        into_py_request_future(py, async move { req.send().await.map(|r| Response { inner: r }) })
     }
 
     /// Awaitable: revoke the refresh token at Zoho and drop the cached access token.
@@ -601,7 +601,7 @@ impl Paginator {
             return ready_future(py, json_to_py(py, &v)?);
         }
         let state = self.state.clone();
-        into_py_future(py, async move { state.lock().await.next().await.map(Json) })
+        into_py_request_future(py, async move { state.lock().await.next().await.map(Json) })
     }
 
     fn __repr__(&self) -> String {

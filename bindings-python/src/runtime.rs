@@ -136,6 +136,16 @@ where
     crate::aio::spawn(py, running_loop(py)?, fut)
 }
 
+/// [`into_py_future`] for a request: on Linux it runs on the loop's own thread (see
+/// [`crate::aio::spawn_request`]).
+pub(crate) fn into_py_request_future<'py, F, T>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = Result<T, zoho_oauth::Error>> + Send + 'static,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    crate::aio::spawn_request(py, running_loop(py)?, fut)
+}
+
 static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// `asyncio.get_running_loop()`: a `RuntimeError` outside a coroutine.

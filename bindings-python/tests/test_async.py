@@ -4,12 +4,15 @@ across 1,000 tasks, and the same typed errors as the sync client."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import threading
 import time
-from typing import List
+from typing import Iterator, List
 
 import pytest
 
+import zoho_oauth
 from zoho_oauth import ApiError, AsyncClient, AuthError, ConfigError
 from zoho_oauth.testing import MockZoho
 
@@ -32,11 +35,14 @@ def test_single_flight_with_1000_tasks_on_an_expired_token(mock_zoho: MockZoho) 
     assert refreshes(mock_zoho) == 2, "exactly one refresh for 1,000 concurrent tasks"
 
 
-def test_calls_never_block_the_event_loop(mock_zoho: MockZoho) -> None:
+@pytest.mark.parametrize("on_the_loop_thread", [False, True])
+def test_calls_never_block_the_event_loop(mock_zoho: MockZoho, on_the_loop_thread: bool) -> None:
     c = mock_zoho.async_client()
 
     async def main() -> int:
         await c.access_token()
+        if on_the_loop_thread:
+            await warm_up(c)  # see below: the request then runs on the loop's thread
         mock_zoho.inject_fault("/crm/", delay_ms=300)
         ticks = 0
 
@@ -165,3 +171,102 @@ async def test_works_under_pytest_asyncio(mock_zoho: MockZoho) -> None:
     mock_zoho.advance_clock(3600)
     assert (await c.get("/crm/v8/Leads")).status == 200
     assert refreshes(mock_zoho) == 2
+
+
+# Past a thread's warm-up (its first 16 requests, as for the sync Client), an AsyncClient request
+# runs on the event loop's own thread: the loop watches the thread's runtime and drives it. What
+# must hold there: the loop is never blocked, timers fire although they do not wake the loop,
+# token work still runs elsewhere, cancelling frees the loop's slot, and many in flight still work.
+
+WARM_UP = 16
+
+
+async def warm_up(c: AsyncClient) -> None:
+    for _ in range(WARM_UP):
+        assert (await c.get("/crm/v8/Leads")).status == 200
+
+
+@contextlib.contextmanager
+def retry_log() -> Iterator[List[int]]:
+    """Collects the threads that log a request's "retrying" line."""
+    seen: List[int] = []
+
+    class Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("retrying"):
+                seen.append(threading.get_ident())
+
+    logger = logging.getLogger("zoho_oauth")
+    handler, level = Handler(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield seen
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+async def retried_on(mock: MockZoho, c: AsyncClient) -> List[int]:
+    """The threads that ran a request answered by one 503 and then retried."""
+    with retry_log() as seen:
+        mock.inject_fault("/crm/", status=503, count=1)
+        assert (await asyncio.wait_for(c.get("/crm/v8/Leads"), 10)).status == 200
+    return seen
+
+
+def test_past_the_warm_up_a_request_runs_on_the_loop_thread(mock_zoho: MockZoho) -> None:
+    c = mock_zoho.async_client()
+
+    async def main() -> List[int]:
+        await warm_up(c)
+        return await retried_on(mock_zoho, c)
+
+    assert asyncio.run(main()) == [threading.get_ident()], "the request ran on the loop's thread"
+
+
+def test_on_the_loop_thread_a_timeout_fires_without_any_io(mock_zoho: MockZoho) -> None:
+    """A request's timeout is a timer of the thread's runtime: nothing shows on the descriptor
+    the loop watches while the server stays silent, so the loop must drive it anyway."""
+    c = mock_zoho.async_client()
+
+    async def main() -> float:
+        await warm_up(c)
+        mock_zoho.inject_fault("/crm/", delay_ms=4000, count=1)
+        started = time.monotonic()
+        with pytest.raises(zoho_oauth.TimeoutError):
+            await asyncio.wait_for(c.get("/crm/v8/Leads", timeout=0.3, max_retries=0), 10)
+        return time.monotonic() - started
+
+    assert asyncio.run(main()) < 2.5, "the timeout fired on time, not when the late answer came"
+
+
+def test_on_the_loop_thread_refresh_cancel_and_many_in_flight(mock_zoho: MockZoho) -> None:
+    c = mock_zoho.async_client()
+
+    async def main() -> None:
+        await warm_up(c)
+        # An expired token: the refresh runs on the shared runtime, the request here.
+        mock_zoho.advance_clock(3600)
+        assert (await asyncio.wait_for(c.get("/crm/v8/Leads"), 10)).status == 200
+        assert refreshes(mock_zoho) == 2
+        # A cancelled request gives the loop's slot back: the next one runs here again.
+        mock_zoho.inject_fault("/crm/", delay_ms=3000, count=1)
+        task = asyncio.ensure_future(c.get("/crm/v8/Leads"))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.05)  # the loop runs the cancel's callback and the abort
+        assert await retried_on(mock_zoho, c) == [threading.get_ident()], "the slot was given back"
+        # Many at once: one on this thread, the rest on the shared runtime.
+        statuses = await asyncio.wait_for(asyncio.gather(*(c.get("/crm/v8/Leads") for _ in range(64))), 20)
+        assert [r.status for r in statuses] == [200] * 64
+        # A POST with a body, here too.
+        assert (await c.post("/crm/v8/Leads", json={"data": [{"Last_Name": "a"}]})).status == 201
+
+        assert await retried_on(mock_zoho, c) == [threading.get_ident()], "and after many at once"
+
+    asyncio.run(main())
+    # A second loop on the same thread drives the same runtime.
+    assert asyncio.run(retried_on(mock_zoho, c)) == [threading.get_ident()]
