@@ -11,7 +11,7 @@ use zoho_oauth::{
 use crate::convert::{AppOptions, NativeTokenSet, build_app};
 use crate::logger::NativeLogger;
 use crate::mock::MockClock;
-use crate::promise::{CancelToken, check, spawn};
+use crate::promise::{CancelToken, Runs, check, spawn};
 
 /// What to put in an authorization URL. Field for field the core's `AuthorizationRequest` in
 /// camelCase (napi needs a `#[napi(object)]` of its own to read a JavaScript object); the rules
@@ -158,7 +158,7 @@ impl NativeApp {
             skip_state_check: o.skip_state_check.unwrap_or(false),
         };
         let fut = async move { app.handle_callback(&callback_url, &opts).await };
-        spawn(env, cancel, dispatch(&self.logger), fut, |t| Ok(NativeTokenSet { inner: t }))
+        spawn(Runs::Shared, env, cancel, dispatch(&self.logger), fut, |t| Ok(NativeTokenSet { inner: t }))
     }
 
     /// Exchange a grant code (self clients: just the code).
@@ -179,7 +179,7 @@ impl NativeApp {
             accounts_server: o.accounts_server,
         };
         let fut = async move { app.exchange_code_with(&req).await };
-        spawn(env, cancel, dispatch(&self.logger), fut, |t| Ok(NativeTokenSet { inner: t }))
+        spawn(Runs::Shared, env, cancel, dispatch(&self.logger), fut, |t| Ok(NativeTokenSet { inner: t }))
     }
 
     /// A new access token for a refresh token (no cache, no budget: use `Client` for that).
@@ -194,7 +194,7 @@ impl NativeApp {
         let app = self.app.clone();
         let rt = RefreshToken::new(refresh_token);
         let fut = async move { app.refresh(&rt, accounts_server.as_deref()).await };
-        spawn(env, cancel, dispatch(&self.logger), fut, |t| Ok(NativeTokenSet { inner: t }))
+        spawn(Runs::Shared, env, cancel, dispatch(&self.logger), fut, |t| Ok(NativeTokenSet { inner: t }))
     }
 
     /// Revoke a refresh token and every access token minted from it.
@@ -209,7 +209,7 @@ impl NativeApp {
         let app = self.app.clone();
         let rt = RefreshToken::new(refresh_token);
         let fut = async move { app.revoke(&rt, accounts_server.as_deref()).await };
-        spawn(env, cancel, dispatch(&self.logger), fut, |()| Ok(()))
+        spawn(Runs::Shared, env, cancel, dispatch(&self.logger), fut, |()| Ok(()))
     }
 
     /// Client-credentials grant (self clients only).
@@ -226,7 +226,7 @@ impl NativeApp {
             let refs: Vec<&str> = scopes.iter().map(String::as_str).collect();
             app.client_credentials(&refs, soid.as_deref()).await
         };
-        spawn(env, cancel, dispatch(&self.logger), fut, |t| Ok(NativeTokenSet { inner: t }))
+        spawn(Runs::Shared, env, cancel, dispatch(&self.logger), fut, |t| Ok(NativeTokenSet { inner: t }))
     }
 
     /// Start the device flow at the home DC.
@@ -242,7 +242,9 @@ impl NativeApp {
             DeviceFlowRequest { scopes: options.scopes, access_type: options.access_type, prompt: options.prompt };
         let logger = self.logger.clone();
         let fut = async move { app.start_device_flow(&req).await };
-        spawn(env, cancel, dispatch(&self.logger), fut, move |d| Ok(NativeDeviceAuthorization { inner: d, logger }))
+        spawn(Runs::Shared, env, cancel, dispatch(&self.logger), fut, move |d| {
+            Ok(NativeDeviceAuthorization { inner: d, logger })
+        })
     }
 }
 
@@ -297,6 +299,6 @@ impl NativeDeviceAuthorization {
     pub fn wait<'e>(&self, env: &'e Env, cancel: Option<&CancelToken>) -> Result<Object<'e>> {
         let flow = self.inner.clone();
         let fut = async move { flow.wait().await };
-        spawn(env, cancel, self.logger.as_ref(), fut, |t| Ok(NativeTokenSet { inner: t }))
+        spawn(Runs::Shared, env, cancel, self.logger.as_ref(), fut, |t| Ok(NativeTokenSet { inner: t }))
     }
 }

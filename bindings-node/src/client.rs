@@ -14,7 +14,7 @@ use zoho_oauth::{Body, Client, ClientConfig, Error as CoreError, Paginator, Prod
 use crate::convert::{AppOptions, NativeTokenSet};
 use crate::logger::NativeLogger;
 use crate::mock::MockClock;
-use crate::promise::{CancelToken, check, spawn};
+use crate::promise::{CancelToken, Runs, check, spawn};
 use crate::store::NativeKeyValueStore;
 
 /// Options of `new Client(...)`. Field for field the core's `zoho_oauth::ClientConfig` in
@@ -236,7 +236,7 @@ impl NativeClient {
     pub fn access_token<'e>(&self, env: &'e Env, cancel: Option<&CancelToken>) -> Result<Object<'e>> {
         let c = self.client.clone();
         let fut = async move { c.access_token().await };
-        spawn(env, cancel, self.logger.as_ref(), fut, |t| Ok(t.secret().to_string()))
+        spawn(Runs::Shared, env, cancel, self.logger.as_ref(), fut, |t| Ok(t.secret().to_string()))
     }
 
     /// The cached access token with its wall-clock freshness deadline and the cache generation,
@@ -277,7 +277,7 @@ impl NativeClient {
     pub fn token_set<'e>(&self, env: &'e Env, force: bool, cancel: Option<&CancelToken>) -> Result<Object<'e>> {
         let c = self.client.clone();
         let fut = async move { if force { c.force_refresh().await } else { c.token_set().await } };
-        spawn(env, cancel, self.logger.as_ref(), fut, |t| Ok(NativeTokenSet { inner: (*t).clone() }))
+        spawn(Runs::Shared, env, cancel, self.logger.as_ref(), fut, |t| Ok(NativeTokenSet { inner: (*t).clone() }))
     }
 
     /// Revoke the refresh token at Zoho and drop the cached access token.
@@ -285,7 +285,7 @@ impl NativeClient {
     pub fn revoke<'e>(&self, env: &'e Env, cancel: Option<&CancelToken>) -> Result<Object<'e>> {
         let c = self.client.clone();
         let fut = async move { c.revoke().await };
-        spawn(env, cancel, self.logger.as_ref(), fut, |()| Ok(()))
+        spawn(Runs::Shared, env, cancel, self.logger.as_ref(), fut, |()| Ok(()))
     }
 
     /// Drop the cached token only if it is still `access_token` (compare-and-invalidate), so a
@@ -299,7 +299,7 @@ impl NativeClient {
     ) -> Result<Object<'e>> {
         let c = self.client.clone();
         let fut = async move { c.invalidate(&zoho_oauth::AccessToken::new(access_token)).await };
-        spawn(env, cancel, self.logger.as_ref(), fut, Ok)
+        spawn(Runs::Shared, env, cancel, self.logger.as_ref(), fut, Ok)
     }
 
     /// Keep this identity's refresh token in the token store, with an optional label.
@@ -312,7 +312,7 @@ impl NativeClient {
     ) -> Result<Object<'e>> {
         let c = self.client.clone();
         let fut = async move { c.save_refresh_token(label.as_deref()).await };
-        spawn(env, cancel, self.logger.as_ref(), fut, |()| Ok(()))
+        spawn(Runs::Shared, env, cancel, self.logger.as_ref(), fut, |()| Ok(()))
     }
 
     /// Rate-limit headers from the last response that carried any.
@@ -355,7 +355,7 @@ impl NativeClient {
             rc.retry_non_idempotent = o.retry_non_idempotent;
         }
         let req = check(rc.request(&self.client))?;
-        spawn(env, cancel, self.logger.as_ref(), req.send(), |r| Ok(External::new(r)))
+        spawn(Runs::Request, env, cancel, self.logger.as_ref(), req.send(), |r| Ok(External::new(r)))
     }
 
     /// Pages of a CRM list (`page` up to 2,000 records, then `page_token`).
@@ -394,6 +394,6 @@ impl NativePaginator {
             let page = p.lock().await.next_page().await?;
             Ok(page.map(|records| serde_json::Value::Array(records).to_string()))
         };
-        spawn(env, cancel, self.logger.as_ref(), fut, Ok)
+        spawn(Runs::Request, env, cancel, self.logger.as_ref(), fut, Ok)
     }
 }

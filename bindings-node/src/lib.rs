@@ -2,14 +2,16 @@
 //! crates, and nothing else. All OAuth and HTTP logic lives in `zoho-oauth` (core/).
 //!
 //! Every asynchronous method returns a Promise created on the JS thread and settled from the
-//! core's shared tokio runtime (`zoho_oauth::runtime()`), so network I/O and waiting never
-//! happen on the event loop. Errors leave as the `ZohoError` subclasses `index.js` registers
+//! core's shared tokio runtime (`zoho_oauth::runtime()`), so waiting never blocks the event
+//! loop; past a thread's warm-up one request at a time runs on the JS thread's own runtime,
+//! driven by libuv without blocking (`here.rs`). Errors leave as the `ZohoError` subclasses `index.js` registers
 //! (`error.rs`); the wrapper adds the idiomatic surface (async iterators, `fetch`, `AbortSignal`).
 
 mod app;
 mod client;
 mod convert;
 mod error;
+mod here;
 mod logger;
 mod mock;
 mod promise;

@@ -262,10 +262,21 @@ unsafe extern "C" fn finalized(_env: sys::napi_env, data: *mut c_void, _hint: *m
     drop(unsafe { Arc::from_raw(data as *const Shared) });
 }
 
-/// Run `fut` on the core runtime and return a Promise settled with `to_js(value)` or rejected
-/// with the error (built on the JavaScript thread, only then). The future runs under
-/// `logger`'s dispatcher (if any) and stops when `cancel` fires.
+/// Where a call's future runs.
+#[derive(Clone, Copy)]
+pub(crate) enum Runs {
+    /// On the core's shared runtime.
+    Shared,
+    /// A request (an API call, a page): without a logger, past the thread's warm-up and one at
+    /// a time, on the JavaScript thread itself (`crate::here`); else on the shared runtime.
+    Request,
+}
+
+/// Run `fut` on the core runtime (see [`Runs`]) and return a Promise settled with
+/// `to_js(value)` or rejected with the error (built on the JavaScript thread, only then). The
+/// future runs under `logger`'s dispatcher (if any) and stops when `cancel` fires.
 pub(crate) fn spawn<'e, T, D, F, R>(
+    runs: Runs,
     env: &'e Env,
     cancel: Option<&CancelToken>,
     dispatch: Option<&tracing::Dispatch>,
@@ -306,7 +317,7 @@ where
         local.add_pending();
         let shared = local.shared.clone();
         let deferred = RawDeferred(deferred);
-        drop(zoho_oauth::runtime().spawn(async move {
+        let task = async move {
             let settled = outcome.await;
             shared.push(Settlement {
                 deferred,
@@ -316,7 +327,14 @@ where
                     Err(f) => Err(f.to_js(&env)),
                 }),
             });
-        }));
+        };
+        let task = match runs {
+            Runs::Request => crate::here::spawn_request(env, task).err(),
+            Runs::Shared => Some(task),
+        };
+        if let Some(task) = task {
+            drop(zoho_oauth::runtime().spawn(task));
+        }
         return Ok(Object::from_raw(env.raw(), promise));
     };
     // With a logger: napi's own deferred, whose threadsafe function is made after the logger's,

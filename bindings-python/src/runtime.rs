@@ -1,8 +1,10 @@
 //! Running core futures from Python: sync calls block on the core's runtime with the GIL
 //! released; async calls return asyncio futures completed from that runtime.
 //!
-//! There is exactly one tokio runtime, `zoho_oauth::runtime()` (PID-aware, so a forked child
-//! gets a fresh one); nothing here starts another.
+//! Calls run on the core's shared runtime, `zoho_oauth::runtime()` (PID-aware, so a forked
+//! child gets a fresh one), except requests past a thread's warm-up, which run on that thread's
+//! own runtime (`zoho_oauth::block_on_here` for `Client`, `zoho_oauth::drive_here` from the
+//! event loop for `AsyncClient`, see [`crate::aio`]); nothing here starts a runtime itself.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

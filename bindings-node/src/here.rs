@@ -1,0 +1,282 @@
+//! Requests on the JavaScript thread itself: libuv watches the thread runtime's descriptor.
+//!
+//! A request spawned on the core's shared runtime costs two thread wake-ups (the JavaScript
+//! thread hands it to a runtime worker, the worker hands the answer back). Past the thread's
+//! warm-up (`zoho_oauth::request_here`), one request at a time per JavaScript thread runs on
+//! that thread's own runtime instead: a libuv poll handle watches the runtime's descriptor
+//! (`zoho_oauth::here_fd`) and takes a turn of it (`zoho_oauth::drive_here`, which never waits)
+//! when it is readable, and a timer takes one every [`TICK`] while the request is pending
+//! (tokio's timers do not show on the descriptor). More requests at once go to the shared
+//! runtime, so the second core keeps doing HTTP while this thread runs JavaScript.
+//!
+//! libuv's functions are looked up in the process at run time (`dlsym`): a host without them
+//! (another JavaScript runtime, a platform without the descriptor) keeps the shared runtime.
+//! Both handles are unreferenced: a pending promise keeps the process alive, not they.
+
+use std::cell::{Cell, RefCell};
+use std::ffi::{CStr, c_int, c_void};
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use napi::{Env, sys};
+
+/// How often a pending request's turn is taken even when the descriptor shows nothing.
+const TICK_MS: u64 = 10;
+
+const UV_POLL: c_int = 8;
+const UV_TIMER: c_int = 13;
+const UV_READABLE: c_int = 1;
+
+type Handle = *mut c_void;
+type PollCb = unsafe extern "C" fn(Handle, c_int, c_int);
+type TimerCb = unsafe extern "C" fn(Handle);
+type CloseCb = unsafe extern "C" fn(Handle);
+
+/// The libuv functions used here, from the host process.
+struct Uv {
+    handle_size: unsafe extern "C" fn(c_int) -> usize,
+    poll_init: unsafe extern "C" fn(*mut sys::uv_loop_s, Handle, c_int) -> c_int,
+    poll_start: unsafe extern "C" fn(Handle, c_int, PollCb) -> c_int,
+    poll_stop: unsafe extern "C" fn(Handle) -> c_int,
+    timer_init: unsafe extern "C" fn(*mut sys::uv_loop_s, Handle) -> c_int,
+    timer_start: unsafe extern "C" fn(Handle, TimerCb, u64, u64) -> c_int,
+    timer_stop: unsafe extern "C" fn(Handle) -> c_int,
+    unref: unsafe extern "C" fn(Handle),
+    close: unsafe extern "C" fn(Handle, Option<CloseCb>),
+}
+
+fn symbol(name: &CStr) -> Option<*mut c_void> {
+    // SAFETY: dlsym with a NUL-terminated name on the global scope.
+    let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+    (!p.is_null()).then_some(p)
+}
+
+/// The function `name` of the process as a function pointer of type `T`.
+///
+/// # Safety
+///
+/// `T` must be the function pointer type of the C function of that name.
+unsafe fn func<T: Copy>(name: &CStr) -> Option<T> {
+    let p = symbol(name)?;
+    const { assert!(size_of::<T>() == size_of::<*mut c_void>()) };
+    // SAFETY: same size; the caller vouches for the type.
+    Some(unsafe { std::mem::transmute_copy::<*mut c_void, T>(&p) })
+}
+
+fn uv() -> Option<&'static Uv> {
+    static UV: OnceLock<Option<Uv>> = OnceLock::new();
+    UV.get_or_init(|| {
+        // SAFETY: each symbol is libuv's function of that name, whose C signature is the one
+        // declared for it in `Uv` (uv.h, stable since libuv 1.0).
+        unsafe {
+            Some(Uv {
+                handle_size: func(c"uv_handle_size")?,
+                poll_init: func(c"uv_poll_init")?,
+                poll_start: func(c"uv_poll_start")?,
+                poll_stop: func(c"uv_poll_stop")?,
+                timer_init: func(c"uv_timer_init")?,
+                timer_start: func(c"uv_timer_start")?,
+                timer_stop: func(c"uv_timer_stop")?,
+                unref: func(c"uv_unref")?,
+                close: func(c"uv_close")?,
+            })
+        }
+    })
+    .as_ref()
+}
+
+/// One JavaScript thread's watch on its runtime.
+pub(crate) struct Watch {
+    env: sys::napi_env,
+    uv: &'static Uv,
+    poll: Handle,
+    timer: Handle,
+    /// Requests of this thread running on its runtime (0 or 1).
+    in_flight: Arc<AtomicUsize>,
+    ticking: Cell<bool>,
+}
+
+enum Slot {
+    Watching(Rc<Watch>),
+    /// This env cannot watch (no libuv, no descriptor): use the shared runtime.
+    Unavailable(sys::napi_env),
+}
+
+thread_local! {
+    static WATCH: RefCell<Option<Slot>> = const { RefCell::new(None) };
+}
+
+/// This thread's watch for `env`, set up on first use; `None` where it cannot be.
+fn watch(env: &Env) -> Option<Rc<Watch>> {
+    let raw = env.raw();
+    let cached = WATCH.with(|w| match w.borrow().as_ref() {
+        Some(Slot::Watching(w)) if w.env == raw => Some(Some(w.clone())),
+        Some(Slot::Unavailable(e)) if *e == raw => Some(None),
+        _ => None,
+    });
+    if let Some(c) = cached {
+        return c;
+    }
+    let made = start(raw);
+    WATCH.with(|w| {
+        *w.borrow_mut() = Some(match &made {
+            Some(m) => Slot::Watching(m.clone()),
+            None => Slot::Unavailable(raw),
+        })
+    });
+    made
+}
+
+fn start(env: sys::napi_env) -> Option<Rc<Watch>> {
+    let uv = uv()?;
+    let fd = zoho_oauth::here_fd()?;
+    let mut event_loop = std::ptr::null_mut();
+    // SAFETY: on the env's own thread.
+    if unsafe { sys::napi_get_uv_event_loop(env, &mut event_loop) } != sys::Status::napi_ok || event_loop.is_null() {
+        return None;
+    }
+    // SAFETY: handles are zeroed memory of libuv's size for their type, initialised on the
+    // loop of this thread; freed only in `closed`, after libuv is done with them.
+    unsafe {
+        let poll = libc::calloc(1, (uv.handle_size)(UV_POLL));
+        let timer = libc::calloc(1, (uv.handle_size)(UV_TIMER));
+        if poll.is_null() || timer.is_null() {
+            libc::free(poll);
+            libc::free(timer);
+            return None;
+        }
+        if (uv.poll_init)(event_loop, poll, fd) != 0 {
+            libc::free(poll);
+            libc::free(timer);
+            return None;
+        }
+        if (uv.timer_init)(event_loop, timer) != 0 || (uv.poll_start)(poll, UV_READABLE, on_readable) != 0 {
+            (uv.close)(poll, Some(closed));
+            libc::free(timer);
+            return None;
+        }
+        (uv.unref)(poll);
+        (uv.unref)(timer);
+        if sys::napi_add_env_cleanup_hook(env, Some(teardown), env as *mut c_void) != sys::Status::napi_ok {
+            (uv.poll_stop)(poll);
+            (uv.close)(poll, Some(closed));
+            (uv.close)(timer, Some(closed));
+            return None;
+        }
+        Some(Rc::new(Watch {
+            env,
+            uv,
+            poll,
+            timer,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            ticking: Cell::new(false),
+        }))
+    }
+}
+
+unsafe extern "C" fn closed(handle: Handle) {
+    // SAFETY: allocated with calloc in `start`; libuv no longer uses it.
+    unsafe { libc::free(handle) };
+}
+
+/// Env cleanup hook: stop watching and give the handles back to libuv to close.
+unsafe extern "C" fn teardown(env: *mut c_void) {
+    let slot = WATCH.with(|w| {
+        let mut w = w.borrow_mut();
+        match w.as_ref() {
+            Some(Slot::Watching(x)) if x.env as *mut c_void == env => w.take(),
+            _ => None,
+        }
+    });
+    if let Some(Slot::Watching(w)) = slot {
+        // SAFETY: the handles are live until these closes complete.
+        unsafe {
+            (w.uv.poll_stop)(w.poll);
+            (w.uv.timer_stop)(w.timer);
+            (w.uv.close)(w.poll, Some(closed));
+            (w.uv.close)(w.timer, Some(closed));
+        }
+    }
+}
+
+fn current() -> Option<Rc<Watch>> {
+    WATCH.with(|w| match w.borrow().as_ref() {
+        Some(Slot::Watching(w)) => Some(w.clone()),
+        _ => None,
+    })
+}
+
+/// The poll handle's and the timer's callback: a turn.
+fn wake() {
+    // Never inside a runtime: a turn there would panic (no runtime task runs JavaScript, so
+    // libuv cannot call back from one; checked all the same).
+    if let Some(w) = current()
+        && zoho_oauth::can_block_here()
+    {
+        w.turn(|| ());
+    }
+}
+
+unsafe extern "C" fn on_readable(_handle: Handle, _status: c_int, _events: c_int) {
+    wake();
+}
+
+unsafe extern "C" fn on_tick(_handle: Handle) {
+    wake();
+}
+
+impl Watch {
+    /// A turn of this thread's runtime (running `start` in it first); the tick runs while a
+    /// request is pending. Not inside a tokio runtime (`zoho_oauth::can_block_here`).
+    fn turn<R>(&self, start: impl FnOnce() -> R) -> R {
+        let out = zoho_oauth::drive_here(start);
+        let pending = self.in_flight.load(Ordering::Relaxed) > 0;
+        if pending != self.ticking.get() {
+            // SAFETY: the timer is live while the watch is (closed only in `teardown`).
+            unsafe {
+                if pending {
+                    (self.uv.timer_start)(self.timer, on_tick, TICK_MS, TICK_MS);
+                } else {
+                    (self.uv.timer_stop)(self.timer);
+                }
+            }
+            self.ticking.set(pending);
+        }
+        out
+    }
+}
+
+/// Counts a request on this thread's runtime while its task lives.
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Run the request `task` on this JavaScript thread (see the module's documentation) and
+/// give it back when it cannot: another request of this thread is running here, the thread is
+/// still warming up, or the env cannot watch its runtime.
+pub(crate) fn spawn_request<F>(env: &Env, task: F) -> Result<(), F>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let Some(w) = watch(env) else { return Err(task) };
+    if w.in_flight.load(Ordering::Relaxed) > 0 || !zoho_oauth::request_here() {
+        return Err(task);
+    }
+    w.in_flight.fetch_add(1, Ordering::Relaxed);
+    let guard = InFlight(w.in_flight.clone());
+    // `request_here` said this thread is in no runtime: the turn can run.
+    w.turn(move || {
+        drop(tokio::spawn(async move {
+            task.await;
+            drop(guard);
+        }))
+    });
+    Ok(())
+}
