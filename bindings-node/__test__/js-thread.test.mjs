@@ -1,8 +1,8 @@
-// Past a JavaScript thread's warm-up (its first 16 requests), one request at a time runs on that
-// thread itself: libuv watches the thread runtime's descriptor and drives it. What must hold
-// there: the requests really run there, timers fire although nothing shows on the descriptor,
-// the event loop keeps running, token work still runs elsewhere, an abort frees the thread's
-// slot, and many in flight at once still work (the rest go to the shared runtime).
+// Past a JavaScript thread's warm-up (its first 16 requests), a request that is the thread's only
+// one in flight runs on that thread itself: libuv watches the thread runtime's descriptor and
+// drives it. What must hold there: the requests really run there, timers fire although nothing
+// shows on the descriptor, the event loop keeps running, token work still runs elsewhere, an
+// abort ends the request, and many in flight at once still work (they go to the shared runtime).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -111,7 +111,7 @@ test('on the JavaScript thread: a refresh, an abort, many in flight, pages and a
     await assert.rejects(c.get('/crm/v8/Leads', { signal: ac.signal }), (e) => e.name === 'AbortError')
     assert.ok(Date.now() - started < 2000, 'rejected long before the 3 s delay')
     for (let i = 0; i < 5; i++) assert.equal((await c.get('/crm/v8/Leads')).status, 200)
-    // Many at once: one here, the rest on the shared runtime.
+    // Many at once: on the shared runtime.
     const rs = await Promise.all(Array.from({ length: 64 }, () => c.get('/crm/v8/Leads')))
     assert.deepEqual(rs.map((r) => r.status), Array(64).fill(200))
     const ids = []

@@ -2,12 +2,12 @@
 //!
 //! A request spawned on the core's shared runtime costs two thread wake-ups (the JavaScript
 //! thread hands it to a runtime worker, the worker hands the answer back). Past the thread's
-//! warm-up (`zoho_oauth::request_here`), one request at a time per JavaScript thread runs on
-//! that thread's own runtime instead: a libuv poll handle watches the runtime's descriptor
+//! warm-up (`zoho_oauth::request_here`), a request that is the JavaScript thread's only one in
+//! flight runs on that thread's own runtime instead: a libuv poll handle watches the runtime's descriptor
 //! (`zoho_oauth::here_fd`) and takes a turn of it (`zoho_oauth::drive_here`, which never waits)
 //! when it is readable, and a timer takes one every [`TICK`] while the request is pending
-//! (tokio's timers do not show on the descriptor). More requests at once go to the shared
-//! runtime, so the second core keeps doing HTTP while this thread runs JavaScript.
+//! (tokio's timers do not show on the descriptor). Requests made while others are in flight go
+//! to the shared runtime, so the other cores do their HTTP while this thread runs JavaScript.
 //!
 //! libuv's functions are looked up in the process at run time (`dlsym`): a host without them
 //! (another JavaScript runtime, a platform without the descriptor) keeps the shared runtime.
@@ -94,8 +94,10 @@ pub(crate) struct Watch {
     uv: &'static Uv,
     poll: Handle,
     timer: Handle,
-    /// Requests of this thread running on its runtime (0 or 1).
-    in_flight: Arc<AtomicUsize>,
+    /// Requests of this thread in flight, wherever they run.
+    requests: Arc<AtomicUsize>,
+    /// Those of them running on this thread's runtime (0 or 1).
+    here: Arc<AtomicUsize>,
     ticking: Cell<bool>,
 }
 
@@ -171,7 +173,8 @@ fn start(env: sys::napi_env) -> Option<Rc<Watch>> {
             uv,
             poll,
             timer,
-            in_flight: Arc::new(AtomicUsize::new(0)),
+            requests: Arc::new(AtomicUsize::new(0)),
+            here: Arc::new(AtomicUsize::new(0)),
             ticking: Cell::new(false),
         }))
     }
@@ -233,7 +236,7 @@ impl Watch {
     /// request is pending. Not inside a tokio runtime (`zoho_oauth::can_block_here`).
     fn turn<R>(&self, start: impl FnOnce() -> R) -> R {
         let out = zoho_oauth::drive_here(start);
-        let pending = self.in_flight.load(Ordering::Relaxed) > 0;
+        let pending = self.here.load(Ordering::Relaxed) > 0;
         if pending != self.ticking.get() {
             // SAFETY: the timer is live while the watch is (closed only in `teardown`).
             unsafe {
@@ -249,34 +252,50 @@ impl Watch {
     }
 }
 
-/// Counts a request on this thread's runtime while its task lives.
-struct InFlight(Arc<AtomicUsize>);
+/// Counts a request of this thread while its task lives, wherever it runs.
+struct Counted {
+    requests: Arc<AtomicUsize>,
+    /// Set when it runs on this thread's runtime (counted in `Watch::here` too).
+    here: Option<Arc<AtomicUsize>>,
+}
 
-impl Drop for InFlight {
+impl Drop for Counted {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.requests.fetch_sub(1, Ordering::Relaxed);
+        if let Some(h) = &self.here {
+            h.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 
-/// Run the request `task` on this JavaScript thread (see the module's documentation) and
-/// give it back when it cannot: another request of this thread is running here, the thread is
-/// still warming up, or the env cannot watch its runtime.
-pub(crate) fn spawn_request<F>(env: &Env, task: F) -> Result<(), F>
+/// Run the request `task`: on this JavaScript thread (see the module's documentation) when it
+/// is the thread's only request in flight, the thread is past its warm-up and its env watches
+/// its runtime; else on the shared runtime. With other requests in flight the JavaScript thread
+/// is the busy one and the runtime's workers have cores to spare.
+pub(crate) fn spawn_request<F>(env: &Env, task: F)
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let Some(w) = watch(env) else { return Err(task) };
-    if w.in_flight.load(Ordering::Relaxed) > 0 || !zoho_oauth::request_here() {
-        return Err(task);
+    let Some(w) = watch(env) else {
+        drop(zoho_oauth::runtime().spawn(task));
+        return;
+    };
+    let alone = w.requests.fetch_add(1, Ordering::Relaxed) == 0;
+    let mut counted = Counted { requests: w.requests.clone(), here: None };
+    if !alone || !zoho_oauth::request_here() {
+        drop(zoho_oauth::runtime().spawn(async move {
+            task.await;
+            drop(counted);
+        }));
+        return;
     }
-    w.in_flight.fetch_add(1, Ordering::Relaxed);
-    let guard = InFlight(w.in_flight.clone());
+    w.here.fetch_add(1, Ordering::Relaxed);
+    counted.here = Some(w.here.clone());
     // `request_here` said this thread is in no runtime: the turn can run.
     w.turn(move || {
         drop(tokio::spawn(async move {
             task.await;
-            drop(guard);
+            drop(counted);
         }))
     });
-    Ok(())
 }

@@ -267,8 +267,9 @@ unsafe extern "C" fn finalized(_env: sys::napi_env, data: *mut c_void, _hint: *m
 pub(crate) enum Runs {
     /// On the core's shared runtime.
     Shared,
-    /// A request (an API call, a page): without a logger, past the thread's warm-up and one at
-    /// a time, on the JavaScript thread itself (`crate::here`); else on the shared runtime.
+    /// A request (an API call, a page): without a logger, past the thread's warm-up and when no
+    /// other request of the thread is in flight, on the JavaScript thread itself
+    /// (`crate::here`); else on the shared runtime.
     Request,
 }
 
@@ -328,12 +329,9 @@ where
                 }),
             });
         };
-        let task = match runs {
-            Runs::Request => crate::here::spawn_request(env, task).err(),
-            Runs::Shared => Some(task),
-        };
-        if let Some(task) = task {
-            drop(zoho_oauth::runtime().spawn(task));
+        match runs {
+            Runs::Request => crate::here::spawn_request(env, task),
+            Runs::Shared => drop(zoho_oauth::runtime().spawn(task)),
         }
         return Ok(Object::from_raw(env.raw(), promise));
     };

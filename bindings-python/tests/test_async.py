@@ -259,7 +259,7 @@ def test_on_the_loop_thread_refresh_cancel_and_many_in_flight(mock_zoho: MockZoh
             await task
         await asyncio.sleep(0.05)  # the loop runs the cancel's callback and the abort
         assert await retried_on(mock_zoho, c) == [threading.get_ident()], "the slot was given back"
-        # Many at once: one on this thread, the rest on the shared runtime.
+        # Many at once: the first alone on this thread, the rest on the shared runtime.
         statuses = await asyncio.wait_for(asyncio.gather(*(c.get("/crm/v8/Leads") for _ in range(64))), 20)
         assert [r.status for r in statuses] == [200] * 64
         # A POST with a body, here too.
