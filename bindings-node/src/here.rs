@@ -1,13 +1,14 @@
 //! Requests on the JavaScript thread itself: libuv watches the thread runtime's descriptor.
 //!
 //! A request spawned on the core's shared runtime costs two thread wake-ups (the JavaScript
-//! thread hands it to a runtime worker, the worker hands the answer back). Past the thread's
-//! warm-up (`zoho_oauth::request_here`), a request that is the JavaScript thread's only one in
-//! flight runs on that thread's own runtime instead: a libuv poll handle watches the runtime's descriptor
-//! (`zoho_oauth::here_fd`) and takes a turn of it (`zoho_oauth::drive_here`, which never waits)
-//! when it is readable, and a timer takes one every [`TICK`] while the request is pending
-//! (tokio's timers do not show on the descriptor). Requests made while others are in flight go
-//! to the shared runtime, so the other cores do their HTTP while this thread runs JavaScript.
+//! thread hands it to a runtime worker, the worker hands the answer back). When
+//! `zoho_oauth::LoopRequests` allows it (the JavaScript thread's only request in flight, past
+//! the thread's warm-up) a request runs on that thread's own runtime instead: a libuv poll
+//! handle watches the runtime's descriptor (`zoho_oauth::here_fd`) and takes a turn of it
+//! (`zoho_oauth::drive_here`, which never waits) when it is readable, and a timer takes one
+//! every `LoopRequests::TICK` while the request is pending (tokio's timers do not show on the
+//! descriptor). Requests made while others are in flight go to the shared runtime, so the
+//! other cores do their HTTP while this thread runs JavaScript.
 //!
 //! libuv's functions are looked up in the process at run time (`dlsym`): a host without them
 //! (another JavaScript runtime, a platform without the descriptor) keeps the shared runtime.
@@ -19,12 +20,8 @@ use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use napi::{Env, sys};
-
-/// How often a pending request's turn is taken even when the descriptor shows nothing.
-const TICK_MS: u64 = 10;
 
 const UV_POLL: c_int = 8;
 const UV_TIMER: c_int = 13;
@@ -94,10 +91,8 @@ pub(crate) struct Watch {
     uv: &'static Uv,
     poll: Handle,
     timer: Handle,
-    /// Requests of this thread in flight, wherever they run.
-    requests: Arc<AtomicUsize>,
-    /// Those of them running on this thread's runtime (0 or 1).
-    here: Arc<AtomicUsize>,
+    /// Requests of this thread in flight, and which run on it ([`spawn_request`]).
+    requests: Arc<zoho_oauth::LoopRequests>,
     ticking: Cell<bool>,
 }
 
@@ -168,15 +163,7 @@ fn start(env: sys::napi_env) -> Option<Rc<Watch>> {
             (uv.close)(timer, Some(closed));
             return None;
         }
-        Some(Rc::new(Watch {
-            env,
-            uv,
-            poll,
-            timer,
-            requests: Arc::new(AtomicUsize::new(0)),
-            here: Arc::new(AtomicUsize::new(0)),
-            ticking: Cell::new(false),
-        }))
+        Some(Rc::new(Watch { env, uv, poll, timer, requests: Arc::default(), ticking: Cell::new(false) }))
     }
 }
 
@@ -236,12 +223,13 @@ impl Watch {
     /// request is pending. Not inside a tokio runtime (`zoho_oauth::can_block_here`).
     fn turn<R>(&self, start: impl FnOnce() -> R) -> R {
         let out = zoho_oauth::drive_here(start);
-        let pending = self.here.load(Ordering::Relaxed) > 0;
+        let pending = self.requests.pending_here();
         if pending != self.ticking.get() {
+            let every = zoho_oauth::LoopRequests::TICK.as_millis() as u64;
             // SAFETY: the timer is live while the watch is (closed only in `teardown`).
             unsafe {
                 if pending {
-                    (self.uv.timer_start)(self.timer, on_tick, TICK_MS, TICK_MS);
+                    (self.uv.timer_start)(self.timer, on_tick, every, every);
                 } else {
                     (self.uv.timer_stop)(self.timer);
                 }
@@ -252,26 +240,9 @@ impl Watch {
     }
 }
 
-/// Counts a request of this thread while its task lives, wherever it runs.
-struct Counted {
-    requests: Arc<AtomicUsize>,
-    /// Set when it runs on this thread's runtime (counted in `Watch::here` too).
-    here: Option<Arc<AtomicUsize>>,
-}
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.requests.fetch_sub(1, Ordering::Relaxed);
-        if let Some(h) = &self.here {
-            h.fetch_sub(1, Ordering::Relaxed);
-        }
-    }
-}
-
-/// Run the request `task`: on this JavaScript thread (see the module's documentation) when it
-/// is the thread's only request in flight, the thread is past its warm-up and its env watches
-/// its runtime; else on the shared runtime. With other requests in flight the JavaScript thread
-/// is the busy one and the runtime's workers have cores to spare.
+/// Run the request `task`: on this JavaScript thread when its env watches the thread's runtime
+/// and `zoho_oauth::LoopRequests` allows it (see the module's documentation), else on the
+/// shared runtime.
 pub(crate) fn spawn_request<F>(env: &Env, task: F)
 where
     F: Future<Output = ()> + Send + 'static,
@@ -280,18 +251,16 @@ where
         drop(zoho_oauth::runtime().spawn(task));
         return;
     };
-    let alone = w.requests.fetch_add(1, Ordering::Relaxed) == 0;
-    let mut counted = Counted { requests: w.requests.clone(), here: None };
-    if !alone || !zoho_oauth::request_here() {
+    // The watch is set up already (`watch`).
+    let counted = w.requests.admit(|| true);
+    if !counted.here() {
         drop(zoho_oauth::runtime().spawn(async move {
             task.await;
             drop(counted);
         }));
         return;
     }
-    w.here.fetch_add(1, Ordering::Relaxed);
-    counted.here = Some(w.here.clone());
-    // `request_here` said this thread is in no runtime: the turn can run.
+    // `admit` said this thread is in no runtime (`zoho_oauth::request_here`): the turn can run.
     w.turn(move || {
         drop(tokio::spawn(async move {
             task.await;

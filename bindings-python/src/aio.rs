@@ -14,9 +14,8 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -43,10 +42,8 @@ struct Completer {
     /// Whether the loop watches its thread's runtime (see [`spawn_request`]), for which
     /// process: `None` until a request asks.
     watching: Mutex<Option<(u32, bool)>>,
-    /// Requests of this loop in flight, wherever they run.
-    requests: AtomicUsize,
-    /// Those of them running on the loop's thread (0 or 1).
-    here: AtomicUsize,
+    /// Requests of this loop in flight, and which run on its thread ([`spawn_request`]).
+    requests: Arc<zoho_oauth::LoopRequests>,
     /// Whether a [`Tick`] is scheduled on the loop.
     ticking: AtomicBool,
 }
@@ -78,8 +75,7 @@ fn completer_for(event_loop: &Bound<'_, PyAny>) -> Arc<Completer> {
             #[cfg(unix)]
             wake: std::sync::OnceLock::new(),
             watching: Mutex::new(None),
-            requests: AtomicUsize::new(0),
-            here: AtomicUsize::new(0),
+            requests: Arc::default(),
             ticking: AtomicBool::new(false),
         });
         #[cfg(unix)]
@@ -231,18 +227,14 @@ where
     Ok(py_fut)
 }
 
-/// How often a loop with requests on its thread's runtime drives it even when its descriptor
-/// shows nothing: tokio's timers (request timeouts, retry back-off) do not show on it.
-const TICK: Duration = Duration::from_millis(10);
-
 /// A request future on `event_loop`: like [`spawn`], but on Linux the request runs on the
 /// loop's own thread, on that thread's runtime (`zoho_oauth::drive_here`), which the loop
 /// watches through `zoho_oauth::here_fd`: the loop's thread sends the request and reads the
 /// answer itself when it arrives, with no hand-off to a runtime worker and back (two thread
 /// wake-ups per request). Token refreshes and store calls still run on the shared runtime.
-/// Only when no other request of the loop is in flight, after the thread's warm-up; anywhere
-/// the runtime's descriptor cannot be watched, or inside a tokio runtime (a callback calling
-/// back in), this is [`spawn`].
+/// Only when `zoho_oauth::LoopRequests` says so (the loop's only request in flight, past the
+/// thread's warm-up); anywhere the runtime's descriptor cannot be watched, or inside a tokio
+/// runtime (a callback calling back in), this is [`spawn`].
 pub(crate) fn spawn_request<'py, F, T>(
     py: Python<'py>,
     event_loop: Bound<'py, PyAny>,
@@ -253,50 +245,26 @@ where
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
     let completer = completer_for(&event_loop);
-    // Only a request that is alone runs on the loop's thread. With others in flight, the
-    // loop's thread is the busy one (it runs the Python of every request) and the runtime's
-    // workers have cores to spare: there, a request's HTTP work costs the loop nothing (64 in
-    // flight with one request at a time on the loop's thread: 15-30 % fewer requests per
-    // second). A thread's first requests go to the shared runtime too, as the sync `Client`'s
-    // do (`zoho_oauth::request_here`: a thread started for one job reuses the warm connections).
-    let alone = completer.requests.fetch_add(1, Ordering::Relaxed) == 0;
-    let mut counted = Counted { completer: completer.clone(), here: false };
-    if !alone || !zoho_oauth::request_here() || !completer.watch_here(&event_loop) {
+    let counted = completer.requests.admit(|| completer.watch_here(&event_loop));
+    if !counted.here() {
         return spawn(py, event_loop, async move {
             let _counted = counted;
             fut.await
         });
     }
-    counted.here = true;
-    completer.here.fetch_add(1, Ordering::Relaxed);
     let py_fut = event_loop.call_method0(intern!(py, "create_future"))?;
     let target = py_fut.clone().unbind();
+    let done_to = completer.clone();
     let handle = completer.turn(py, move || {
         tokio::spawn(async move {
             let out = fut.await;
             let convert: Convert = Box::new(move |py| Outcome(out).into_pyobject(py));
-            counted.completer.push(Done { fut: target, convert });
+            done_to.push(Done { fut: target, convert });
             drop(counted);
         })
     });
     py_fut.call_method1(intern!(py, "add_done_callback"), (Canceller { handle: handle.abort_handle() },))?;
     Ok(py_fut)
-}
-
-/// Counts a request of a loop while its task lives (finished, failed or aborted).
-struct Counted {
-    completer: Arc<Completer>,
-    /// Whether it runs on the loop's thread (counted in `Completer::here` too).
-    here: bool,
-}
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.completer.requests.fetch_sub(1, Ordering::Relaxed);
-        if self.here {
-            self.completer.here.fetch_sub(1, Ordering::Relaxed);
-        }
-    }
 }
 
 impl Completer {
@@ -332,9 +300,10 @@ impl Completer {
             zoho_oauth::drive_here(start)
         };
         self.drain(py);
-        if self.here.load(Ordering::Relaxed) > 0 && !self.ticking.swap(true, Ordering::Relaxed) {
+        if self.requests.pending_here() && !self.ticking.swap(true, Ordering::Relaxed) {
             let tick = Tick { completer: self.clone() };
-            if self.event_loop.bind(py).call_method1(intern!(py, "call_later"), (TICK.as_secs_f64(), tick)).is_err() {
+            let every = zoho_oauth::LoopRequests::TICK.as_secs_f64();
+            if self.event_loop.bind(py).call_method1(intern!(py, "call_later"), (every, tick)).is_err() {
                 self.ticking.store(false, Ordering::Relaxed);
             }
         }
@@ -359,7 +328,7 @@ impl Turn {
     }
 }
 
-/// A turn of the runtime now and then while requests are pending ([`TICK`]).
+/// A turn of the runtime now and then while requests are pending (`zoho_oauth::LoopRequests::TICK`).
 #[pyclass(frozen, module = "zoho_oauth._native")]
 struct Tick {
     completer: Arc<Completer>,

@@ -153,7 +153,8 @@ pub use redact::masked_url;
 pub use response::{RateLimits, Response, is_dead_token_response};
 pub use retry::RetryPolicy;
 pub use runtime::{
-    WARM_UP_REQUESTS, block_on, block_on_here, can_block_here, drive_here, here_fd, request_here, runtime,
+    LoopRequest, LoopRequests, WARM_UP_REQUESTS, block_on, block_on_here, can_block_here, drive_here, here_fd,
+    request_here, runtime,
 };
 pub use secret::{AccessToken, ClientSecret, DeviceCode, GrantCode, PkceVerifier, RefreshToken};
 #[cfg(feature = "redis")]
