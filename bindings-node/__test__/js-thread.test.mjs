@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process'
 import { readFileSync, readdirSync } from 'node:fs'
 import { once } from 'node:events'
 
-import { TransportError } from '../index.mjs'
+import { RateLimitError, TransportError } from '../index.mjs'
 import { withMock } from './helpers.mjs'
 
 const WARM_UP = 16
@@ -118,4 +118,58 @@ test('on the JavaScript thread: a refresh, an abort, many in flight, pages and a
     for await (const rec of c.paginate('/crm/v8/Leads')) ids.push(rec.id)
     assert.equal(new Set(ids).size, 250)
     assert.equal((await c.post('/crm/v8/Leads', { json: { data: [{ Last_Name: 'a' }] } })).status, 201)
+  }))
+
+test('on the JavaScript thread, a token endpoint on a bad day: typed errors, the loop runs, the thread keeps its requests', { skip: !linux }, () =>
+  withMock({ settings: { refresh_throttle_max: 3 } }, async ({ mock, client, app, refreshToken }) => {
+    const server = await childServer()
+    try {
+      const rt = refreshToken()
+      const c = client({ refreshToken: rt, apiDomain: server.url })
+      await c.accessToken()
+      await warmUp(c)
+      const tokenRequests = () => JSON.stringify(mock.counters().token_requests)
+      // Hostile: an HTML page instead of JSON; the back-off then answers without Zoho.
+      mock.advanceClock(3600)
+      mock.injectFault('/oauth/v2/token', { body: 'html', count: 1 })
+      let retryAfter = 0
+      await assert.rejects(c.get('/crm/v8/Leads'), (e) => {
+        retryAfter = e.retryAfter
+        return e instanceof TransportError && e.code === 'invalid_response' && e.retryAfter > 0
+      })
+      const before = tokenRequests()
+      await assert.rejects(c.get('/crm/v8/Leads'), (e) => e.code === 'invalid_response')
+      assert.equal(tokenRequests(), before, 'the back-off answered')
+      // Slow: timers keep running while the refresh takes 1.5 s.
+      mock.advanceClock(retryAfter + 1)
+      mock.injectFault('/oauth/v2/token', { delayMs: 1500, count: 1 })
+      let ticks = 0
+      const timer = setInterval(() => ticks++, 10)
+      assert.equal((await c.get('/crm/v8/Leads')).status, 200)
+      clearInterval(timer)
+      assert.ok(ticks >= 30, `timers ran ${ticks} times during 1.5 s`)
+      // Throttled: the refresh token's allowance spent by someone else.
+      mock.advanceClock(3600)
+      const other = app()
+      await assert.rejects(async () => {
+        for (let i = 0; i < 4; i++) await other.refresh(rt)
+      }, (e) => e instanceof RateLimitError)
+      const denied = mock.tokenRequests('refresh_token', 'Access Denied')
+      await assert.rejects(c.get('/crm/v8/Leads'), (e) => e instanceof RateLimitError && e.code === 'token_throttled' && e.retryAfter > 0)
+      await assert.rejects(c.get('/crm/v8/Leads'), (e) => e.code === 'token_throttled')
+      assert.equal(mock.tokenRequests('refresh_token', 'Access Denied'), denied + 1, 'the cooldown answered')
+      // Past the window the thread refreshes and runs its requests itself again: every failure
+      // above gave its slot back.
+      mock.advanceClock(601)
+      assert.equal((await c.get('/crm/v8/Leads')).status, 200)
+      const workers = threadCpuMs('zoho-oauth-rt')
+      const started = process.cpuUsage()
+      for (let i = 0; i < 2000; i++) assert.equal((await c.get('/crm/v8/Leads')).status, 200)
+      const used = process.cpuUsage(started)
+      const total = (used.user + used.system) / 1000
+      const onWorkers = threadCpuMs('zoho-oauth-rt') - workers
+      assert.ok(onWorkers < total * 0.1, `runtime workers used ${onWorkers} ms of ${total.toFixed(0)} ms`)
+    } finally {
+      server.stop()
+    }
   }))

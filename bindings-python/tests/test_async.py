@@ -6,14 +6,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Iterator, List
 
 import pytest
 
 import zoho_oauth
-from zoho_oauth import ApiError, AsyncClient, AuthError, ConfigError
+from zoho_oauth import ApiError, AsyncClient, AuthError, ConfigError, RateLimitError, TransportError
 from zoho_oauth.testing import MockZoho
 
 
@@ -270,3 +273,123 @@ def test_on_the_loop_thread_refresh_cancel_and_many_in_flight(mock_zoho: MockZoh
     asyncio.run(main())
     # A second loop on the same thread drives the same runtime.
     assert asyncio.run(retried_on(mock_zoho, c)) == [threading.get_ident()]
+
+
+def test_on_the_loop_thread_a_token_endpoint_on_a_bad_day(mock_zoho: MockZoho) -> None:
+    """A request on the loop's thread whose token refresh meets a hostile, slow or throttled
+    token endpoint: the same typed errors as anywhere, the loop keeps running meanwhile, and
+    each failure gives the loop's slot back."""
+    rt = mock_zoho.mint_refresh_token(["ZohoCRM.modules.ALL"])["refresh_token"]
+    c = mock_zoho.async_client(rt)
+
+    async def main() -> None:
+        await warm_up(c)
+        # Hostile: an HTML page instead of JSON.
+        mock_zoho.advance_clock(3600)
+        mock_zoho.inject_fault("/oauth/v2/token", body="html", count=1)
+        with pytest.raises(TransportError) as h:
+            await asyncio.wait_for(c.get("/crm/v8/Leads"), 10)
+        assert h.value.code == "invalid_response" and h.value.retry_after is not None
+        # The back-off answers fast, without a token request, until it is over.
+        before = mock_zoho.counters()["token_requests"]
+        with pytest.raises(TransportError):
+            await asyncio.wait_for(c.get("/crm/v8/Leads"), 10)
+        assert mock_zoho.counters()["token_requests"] == before, "the back-off answered"
+        mock_zoho.advance_clock(h.value.retry_after + 1)
+        assert await retried_on(mock_zoho, c) == [threading.get_ident()], "slot given back"
+
+        # Slow: the loop runs other tasks while the refresh takes 1.5 s.
+        mock_zoho.advance_clock(3600)
+        mock_zoho.inject_fault("/oauth/v2/token", delay_ms=1500, count=1)
+        beats = 0
+
+        async def beat() -> None:
+            nonlocal beats
+            while True:
+                await asyncio.sleep(0.01)
+                beats += 1
+
+        beating = asyncio.ensure_future(beat())
+        assert (await asyncio.wait_for(c.get("/crm/v8/Leads"), 10)).status == 200
+        beating.cancel()
+        assert beats >= 30, f"the loop ran only {beats} times in 1.5 s"
+
+        # Throttled: the refresh token's 10 per 10 minutes spent by someone else.
+        mock_zoho.advance_clock(3600)
+        app = mock_zoho.app()
+        with pytest.raises(RateLimitError):
+            for _ in range(11):
+                app.refresh(rt)
+        denied = mock_zoho.token_requests("refresh_token", "Access Denied")
+        with pytest.raises(RateLimitError) as e:
+            await asyncio.wait_for(c.get("/crm/v8/Leads"), 10)
+        assert e.value.code == "token_throttled" and e.value.retry_after is not None
+        assert mock_zoho.token_requests("refresh_token", "Access Denied") == denied + 1
+        with pytest.raises(RateLimitError):
+            await asyncio.wait_for(c.get("/crm/v8/Leads"), 10)
+        assert mock_zoho.token_requests("refresh_token", "Access Denied") == denied + 1, "the cooldown answered"
+        # Past Zoho's window the next request refreshes and runs on this thread again.
+        mock_zoho.advance_clock(601)
+        assert await retried_on(mock_zoho, c) == [threading.get_ident()]
+
+    asyncio.run(main())
+
+
+FLEET_CHILD = """
+import asyncio, sys
+from zoho_oauth import AsyncClient
+from zoho_oauth.testing import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+url, rt, store = sys.argv[1:4]
+
+async def main():
+    c = AsyncClient(client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET, refresh_token=rt,
+                    accounts_url=url, api_domain=url, token_store=store)
+    statuses = [(await c.get("/crm/v8/Leads")).status for _ in range(20)]
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    statuses += [(await asyncio.wait_for(c.get("/crm/v8/Leads"), 20)).status for _ in range(20)]
+    print(" ".join(map(str, statuses)), flush=True)
+
+asyncio.run(main())
+"""
+
+
+def test_many_processes_past_the_warm_up_share_one_refresh_of_a_dead_token(mock_zoho: MockZoho, tmp_path: Path) -> None:
+    """Four processes, each sending its requests from its loop's thread (past the warm-up),
+    meet the same dead token at once: one refresh between them, through the shared store."""
+    mock_zoho.configure(max_live_access_tokens=1)
+    rt = str(mock_zoho.mint_refresh_token(["ZohoCRM.modules.ALL"])["refresh_token"])
+    store = f"file://{tmp_path / 'tokens.json'}"
+    # Real clock: the other processes cannot share the mock's virtual clock.
+    with mock_zoho.client(rt, token_store=store, virtual_clock=False) as c:
+        c.access_token()
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", FLEET_CHILD, mock_zoho.base_url, rt, store],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    try:
+        for child in children:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "ready", child.stderr.read() if child.stderr else ""
+        assert mock_zoho.token_requests("refresh_token") == 1, "the warm-up used the stored token"
+        # A token issued elsewhere evicts the stored one (one live token per refresh token).
+        mock_zoho.app().refresh(rt)
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        for child in children:
+            out, err = child.communicate(timeout=60)
+            assert child.returncode == 0, err
+            assert out.split() == ["200"] * 40, err
+    finally:
+        for child in children:
+            child.kill()
+    assert mock_zoho.counters()["api_calls"]["GET /crm/v8/Leads"].get("401") == 4, "each met the dead token"
+    assert mock_zoho.token_requests("refresh_token") == 3, "one refresh for the four processes"
