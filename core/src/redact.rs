@@ -113,11 +113,14 @@ pub(crate) fn truncate_body(body: &str) -> String {
 #[derive(Clone, Default)]
 pub(crate) struct Scrub {
     values: Arc<Vec<Zeroizing<String>>>,
+    /// The access token of one answer: shared with the client's cache, not copied (a response
+    /// carries it, so building one costs no allocation). Zeroized when the last holder drops it.
+    token: Option<Arc<crate::TokenSet>>,
 }
 
 impl fmt::Debug for Scrub {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Scrub({} values)", self.values.len())
+        write!(f, "Scrub({} values)", self.values.len() + usize::from(self.token.is_some()))
     }
 }
 
@@ -133,28 +136,48 @@ impl Scrub {
         // Longest first, so a secret containing another is replaced whole.
         v.sort_by_key(|s| std::cmp::Reverse(s.len()));
         v.dedup_by(|a, b| a.as_str() == b.as_str());
-        Scrub { values: Arc::new(v) }
+        Scrub { values: Arc::new(v), token: None }
     }
 
     /// This scrubber plus more values.
     pub(crate) fn with<'a>(&'a self, more: impl IntoIterator<Item = &'a str>) -> Self {
-        Scrub::new(self.values.iter().map(|s| s.as_str()).chain(more))
+        Scrub::new(self.secrets().into_iter().chain(more))
+    }
+
+    /// This scrubber plus the access token of `token`, without copying anything: what every
+    /// response carries, so it is cheap.
+    pub(crate) fn with_token(&self, token: &Arc<crate::TokenSet>) -> Self {
+        Scrub { values: self.values.clone(), token: Some(token.clone()) }
+    }
+
+    /// Every value to scrub, longest first (a secret containing another is replaced whole).
+    fn secrets(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = self.values.iter().map(|s| s.as_str()).collect();
+        if let Some(t) = &self.token {
+            let secret = t.access_token.secret();
+            if secret.len() >= MIN_SECRET && !all.contains(&secret) {
+                let at = all.iter().position(|s| s.len() < secret.len()).unwrap_or(all.len());
+                all.insert(at, secret);
+            }
+        }
+        all
     }
 
     /// `text` with every secret value (also percent-encoded) replaced by `[redacted]`, and a
     /// secret cut off by truncation at the very end hidden as well.
     pub(crate) fn apply(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for secret in self.values.iter() {
+        let secrets = self.secrets();
+        for secret in secrets.iter().copied() {
             let encoded: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-            for needle in [secret.as_str(), encoded.as_str()] {
+            for needle in [secret, encoded.as_str()] {
                 if out.contains(needle) {
                     out = out.replace(needle, REDACTED);
                 }
             }
         }
         if let Some(cut) = out.strip_suffix("…[truncated]") {
-            for secret in self.values.iter() {
+            for secret in secrets.iter().copied() {
                 if let Some(keep) = partial_tail(cut, secret) {
                     out = format!("{keep}{REDACTED}…[truncated]");
                     break;
@@ -166,7 +189,7 @@ impl Scrub {
 
     /// True when there is nothing to scrub.
     pub(crate) fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.values.is_empty() && self.token.is_none()
     }
 }
 

@@ -30,10 +30,12 @@ pub(crate) async fn read_capped(mut resp: reqwest::Response, cap: usize, what: &
             .with_status(status)
             .with_hint("reading stopped at the cap; raise max_response_bytes if such answers are expected")
     };
-    if resp.content_length().is_some_and(|n| n > cap as u64) {
+    let expected = resp.content_length();
+    if expected.is_some_and(|n| n > cap as u64) {
         return Err(too_large());
     }
-    let mut body = Vec::new();
+    // Sized once when the server says how much comes (within the cap, checked above).
+    let mut body = Vec::with_capacity(expected.unwrap_or(0) as usize);
     while let Some(chunk) = resp.chunk().await.map_err(|e| Error::from_reqwest(e, what))? {
         if body.len().saturating_add(chunk.len()) > cap {
             return Err(too_large());

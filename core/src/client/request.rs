@@ -1,6 +1,7 @@
 //! Requests: the builder, URL resolution, and sending with retries and one refresh on a dead-token 401.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
@@ -8,13 +9,13 @@ use serde::Serialize;
 use tracing::{debug, info};
 
 use super::{Client, Method, Product};
+use crate::TokenSet;
 use crate::dc::truncate;
 use crate::error::{Error, ErrorCode, Result};
 use crate::paginate::Paginator;
 use crate::redact::Scrub;
 use crate::response::{DEAD_TOKEN_CODES, Response};
 use crate::retry::{RetryPolicy, StatusClass, classify, is_idempotent};
-use crate::secret::AccessToken;
 
 impl Client {
     /// A request to `url`: an absolute URL, or a path resolved against the base URL of the
@@ -276,7 +277,7 @@ impl RequestBuilder {
             }
             let timeout = per_attempt.min(Duration::from_millis(remaining as u64));
             let outcome = prepared
-                .send_once(url.clone(), &token.access_token, timeout, clock.now_ms())
+                .send_once(url.clone(), &token, timeout, clock.now_ms())
                 .await
                 .map_err(|e| e.scrub(&inner.scrub.with([token.access_token.secret()])));
             match outcome {
@@ -355,11 +356,11 @@ fn normalize_relative(target: &str) -> Result<String> {
     let split = target.find(['?', '#']).unwrap_or(target.len());
     let (path, rest) = target.split_at(split);
     let mut segments: Vec<&str> = Vec::new();
+    let is = |seg: &str, forms: &[&str]| forms.iter().any(|f| seg.eq_ignore_ascii_case(f));
     for seg in path.split(['/', '\\']) {
-        let lower = seg.to_ascii_lowercase();
-        match lower.as_str() {
-            "" | "." | "%2e" => {}
-            ".." | ".%2e" | "%2e." | "%2e%2e" => {
+        match seg {
+            s if is(s, &["", ".", "%2e"]) => {}
+            s if is(s, &["..", ".%2e", "%2e.", "%2e%2e"]) => {
                 if segments.pop().is_none() {
                     return Err(Error::config(
                         format!("the path {:?} climbs above the base URL", truncate(target, 80)),
@@ -418,22 +419,19 @@ impl Prepared<'_> {
     async fn send_once(
         &self,
         mut url: url::Url,
-        token: &AccessToken,
+        tokens: &Arc<TokenSet>,
         timeout: Duration,
         now_ms: i64,
     ) -> Result<Response> {
         let method = self.method;
+        let token = &tokens.access_token;
         if !self.query.is_empty() {
             let mut q = url.query_pairs_mut();
             for (k, v) in self.query {
                 q.append_pair(k, v);
             }
         }
-        let shown = {
-            let mut u = url.clone();
-            u.set_fragment(None);
-            u.to_string()
-        };
+        let shown = url[..url::Position::AfterQuery].to_string();
         let mut auth = HeaderValue::from_str(&format!("Zoho-oauthtoken {}", token.secret())).map_err(|_| {
             Error::new(ErrorCode::InvalidResponse, "the access token contains characters not allowed in a header")
                 .with_hint("the token endpoint returned a malformed token; it will be refreshed")
@@ -466,7 +464,7 @@ impl Prepared<'_> {
             .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
         let bytes = crate::response::read_capped(resp, self.max_body, &format!("{method} request")).await?;
-        Ok(Response::new(status, headers, bytes, shown, now_ms, self.scrub.with([token.secret()])))
+        Ok(Response::new(status, headers, bytes, shown, now_ms, self.scrub.with_token(tokens)))
     }
 }
 
