@@ -24,7 +24,8 @@
 // index.js is benchmarked, for comparing two builds; default: bindings-node), ZOHO_RAW_REQWEST (default: the release
 // raw_reqwest example in target/ when built; "" skips it), BENCH_SERVER (nginx when on PATH,
 // else mock), BENCH_ROUNDS (3), BENCH_SEQ (1500), BENCH_CONC_TOTAL (6000), BENCH_RAW_SECONDS (2),
-// BENCH_ONLY (comma-separated client names to run, for profiling).
+// BENCH_ONLY (comma-separated client names to run, for profiling), BENCH_RSS (peak memory of each
+// client in a process of its own instead of timing; see `peakRss`).
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
@@ -175,6 +176,58 @@ function rawReqwest(binary, url, auth, concurrency) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
+// BENCH_RSS=1: instead of timing, each client sends CONC_TOTAL GETs, 64 in flight, alone in a
+// fresh `node` process, which reports its peak RSS (VmHWM, Linux; it includes Node itself: the
+// baseline row is a process that loads nothing and sends nothing).
+const RSS_CHILD = `
+const [pkg, kind, optsJson, url, auth, total] = process.argv.slice(1)
+const req = require('node:module').createRequire(pkg + '/package.json')
+const opts = JSON.parse(optsJson)
+const headers = { authorization: auth }
+const gets = {
+  baseline: null,
+  'zoho-oauth Client.get': () => {
+    const c = new (req('./index.js').Client)(opts)
+    return async () => { const r = await c.get('${PATH}'); r.text(); return r.status }
+  },
+  'undici.request': () => {
+    const undici = req('undici')
+    return async () => { const r = await undici.request(url, { headers }); await r.body.text(); return r.statusCode }
+  },
+  'fetch (built-in)': () => async () => { const r = await fetch(url, { headers }); await r.text(); return r.status },
+}
+;(async () => {
+  const make = gets[kind]
+  if (make) {
+    const get = make()
+    let left = Number(total)
+    await Promise.all(Array.from({ length: ${CONC} }, async () => {
+      while (left-- > 0) if ((await get()) !== 200) throw new Error('not 200')
+    }))
+  }
+  const hwm = require('node:fs').readFileSync('/proc/self/status', 'utf8').match(/VmHWM:\\s+(\\d+)/)[1]
+  console.log(JSON.stringify({ rssMiB: Number(hwm) / 1024 }))
+})()
+`
+
+function peakRss({ opts, base, url, headers }) {
+  const kinds = ['baseline', 'zoho-oauth Client.get', 'undici.request', 'fetch (built-in)']
+  const peaks = Object.fromEntries(kinds.map((k) => [k, []]))
+  const childOpts = JSON.stringify({ ...opts, apiDomain: base })
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const kind of kinds) {
+      const out = spawnSync(process.execPath, ['-e', RSS_CHILD, pkg, kind, childOpts, url, headers.authorization, String(CONC_TOTAL)], { encoding: 'utf8', timeout: 600_000 })
+      if (out.status !== 0) throw new Error(`${kind} failed: ${out.stderr}`)
+      peaks[kind].push(JSON.parse(out.stdout.trim().split('\n').pop()).rssMiB)
+    }
+  }
+  console.log(`node ${process.version}; ${CONC_TOTAL} GETs per client, ${CONC} in flight, each client alone in a fresh process; ${ROUNDS} rounds, median`)
+  console.log('| client | peak RSS (MiB) |')
+  console.log('| --- | ---: |')
+  for (const kind of kinds) console.log(`| ${kind} | ${median(peaks[kind]).toFixed(1)} |`)
+  console.log(`goal: Client.get <= undici.request: ${median(peaks['zoho-oauth Client.get']).toFixed(1)} vs ${median(peaks['undici.request']).toFixed(1)}`)
+}
+
 async function main() {
   const { child, base: mockBase } = await startMock()
   let nginx = null
@@ -196,6 +249,7 @@ async function main() {
     const headers = { authorization: `Zoho-oauthtoken ${token}` }
     const url = `${base}${PATH}`
     const axiosClient = axios.create()
+    if (process.env.BENCH_RSS) return peakRss({ opts, base, url, headers })
 
     let peers = {
       'zoho-oauth Client.get': async () => {
