@@ -206,7 +206,7 @@ fn wake() {
     if let Some(w) = current()
         && zoho_oauth::can_block_here()
     {
-        w.turn(|| ());
+        crate::promise::settle_after(w.env, || w.turn(|| ()));
     }
 }
 

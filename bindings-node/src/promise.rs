@@ -109,12 +109,13 @@ impl Shared {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// From any thread: queue `s`, and wake the JavaScript thread if it has nothing queued yet.
+    /// From any thread: queue `s`, and wake the JavaScript thread if it has nothing queued yet
+    /// (unless this is the JavaScript thread in a turn that settles right after: [`settle_after`]).
     fn push(&self, s: Settlement) {
         let mut q = self.lock();
         let Some(tsfn) = q.tsfn else { return };
         q.items.push(s);
-        if q.items.len() == 1 {
+        if q.items.len() == 1 && !SETTLES_AFTER.get() {
             // SAFETY: `tsfn` is live while it is in the queue (taken out before teardown).
             // Non-blocking into an unbounded queue: cannot wait, fails only when closing.
             unsafe {
@@ -134,10 +135,14 @@ struct Local {
     tsfn: Tsfn,
     shared: Arc<Shared>,
     pending: Cell<usize>,
+    /// The async context [`settle_after`] settles in, made on first use.
+    context: Cell<sys::napi_async_context>,
 }
 
 thread_local! {
     static LOCAL: RefCell<Option<Rc<Local>>> = const { RefCell::new(None) };
+    /// Set during [`settle_after`]'s turn: what it finishes is settled right after, no wake-up.
+    static SETTLES_AFTER: Cell<bool> = const { Cell::new(false) };
 }
 
 /// This thread's settler for `env`, created on first use.
@@ -179,7 +184,13 @@ fn local(env: &Env) -> Result<Rc<Local>> {
         status(sys::napi_add_env_cleanup_hook(raw, Some(teardown), Arc::into_raw(shared.clone()) as *mut c_void))?;
     }
     shared.lock().tsfn = Some(Tsfn(tsfn));
-    let l = Rc::new(Local { env: raw, tsfn: Tsfn(tsfn), shared, pending: Cell::new(0) });
+    let l = Rc::new(Local {
+        env: raw,
+        tsfn: Tsfn(tsfn),
+        shared,
+        pending: Cell::new(0),
+        context: Cell::new(ptr::null_mut()),
+    });
     LOCAL.with(|c| *c.borrow_mut() = Some(l.clone()));
     Ok(l)
 }
@@ -250,10 +261,100 @@ unsafe extern "C" fn teardown(arg: *mut c_void) {
     }
     LOCAL.with(|c| {
         let mut c = c.borrow_mut();
-        if c.as_ref().is_some_and(|l| Arc::ptr_eq(&l.shared, &shared)) {
+        if let Some(l) = c.as_ref().filter(|l| Arc::ptr_eq(&l.shared, &shared)) {
+            let context = l.context.replace(ptr::null_mut());
+            if !context.is_null() {
+                // SAFETY: made by `napi_async_init` on this env, destroyed once.
+                unsafe { sys::napi_async_destroy(l.env, context) };
+            }
             *c = None;
         }
     });
+}
+
+/// Run `turn` (a turn of this thread's runtime, called by libuv outside any JavaScript), then
+/// settle at once what finished during it, in a callback scope (as libuv callbacks into
+/// JavaScript do: promise reactions and `process.nextTick` callbacks run when it closes).
+/// A request on the JavaScript thread then costs no wake-up of the event loop through the
+/// threadsafe function (an eventfd write and another event-loop iteration).
+pub(crate) fn settle_after<R>(env: sys::napi_env, turn: impl FnOnce() -> R) -> R {
+    let Some(l) = LOCAL.with(|c| c.borrow().clone()).filter(|l| l.env == env) else { return turn() };
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            SETTLES_AFTER.set(false);
+        }
+    }
+    let out = {
+        let _reset = Reset;
+        SETTLES_AFTER.set(true);
+        turn()
+    };
+    if !l.shared.lock().items.is_empty() {
+        // SAFETY: on the env's thread, from a libuv callback (no JavaScript on the stack);
+        // every scope opened here is closed here, innermost first.
+        unsafe { l.drain_in_scope() };
+    }
+    out
+}
+
+impl Local {
+    /// `drain` inside a handle scope and a callback scope of this env.
+    unsafe fn drain_in_scope(&self) {
+        let env = self.env;
+        let shared = Arc::as_ptr(&self.shared) as *mut c_void;
+        // SAFETY: see `settle_after`.
+        unsafe {
+            let mut handles = ptr::null_mut();
+            if sys::napi_open_handle_scope(env, &mut handles) != sys::Status::napi_ok {
+                // Settle through the threadsafe function instead.
+                sys::napi_call_threadsafe_function(
+                    self.tsfn.0,
+                    ptr::null_mut(),
+                    sys::ThreadsafeFunctionCallMode::nonblocking,
+                );
+                return;
+            }
+            let mut resource = ptr::null_mut();
+            let mut scope = ptr::null_mut();
+            let opened = sys::napi_create_object(env, &mut resource) == sys::Status::napi_ok
+                && self.async_context(resource).is_some_and(|context| {
+                    sys::napi_open_callback_scope(env, resource, context, &mut scope) == sys::Status::napi_ok
+                });
+            if opened {
+                drain(env, ptr::null_mut(), shared, ptr::null_mut());
+                sys::napi_close_callback_scope(env, scope);
+            } else {
+                sys::napi_call_threadsafe_function(
+                    self.tsfn.0,
+                    ptr::null_mut(),
+                    sys::ThreadsafeFunctionCallMode::nonblocking,
+                );
+            }
+            sys::napi_close_handle_scope(env, handles);
+        }
+    }
+
+    /// This env's async context for [`settle_after`], made on first use with `resource`.
+    unsafe fn async_context(&self, resource: sys::napi_value) -> Option<sys::napi_async_context> {
+        let current = self.context.get();
+        if !current.is_null() {
+            return Some(current);
+        }
+        let mut name = ptr::null_mut();
+        let mut context = ptr::null_mut();
+        // SAFETY: inside the handle scope `drain_in_scope` opened, on the env's thread.
+        unsafe {
+            if sys::napi_create_string_utf8(self.env, c"zoho-oauth settle".as_ptr(), 17, &mut name)
+                != sys::Status::napi_ok
+                || sys::napi_async_init(self.env, resource, name, &mut context) != sys::Status::napi_ok
+            {
+                return None;
+            }
+        }
+        self.context.set(context);
+        Some(context)
+    }
 }
 
 /// Finalize callback of the function: release its reference to `Shared`.
