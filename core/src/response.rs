@@ -60,7 +60,11 @@ pub struct RateLimits {
 #[derive(Clone, Debug)]
 pub struct Response {
     status: u16,
-    headers: Vec<(String, String)>,
+    /// As received: header values share the connection's read buffer, so keeping them costs
+    /// no allocation per header.
+    headers: reqwest::header::HeaderMap,
+    /// [`Response::headers`] as strings, made on first use (most callers never ask).
+    header_list: std::sync::OnceLock<Vec<(String, String)>>,
     body: Vec<u8>,
     url: String,
     now_ms: i64,
@@ -71,13 +75,13 @@ pub struct Response {
 impl Response {
     pub(crate) fn new(
         status: u16,
-        headers: Vec<(String, String)>,
+        headers: reqwest::header::HeaderMap,
         body: Vec<u8>,
         url: String,
         now_ms: i64,
         scrub: Scrub,
     ) -> Self {
-        Response { status, headers, body, url, now_ms, scrub }
+        Response { status, headers, header_list: std::sync::OnceLock::new(), body, url, now_ms, scrub }
     }
 
     /// HTTP status code.
@@ -97,12 +101,22 @@ impl Response {
 
     /// All headers, names lower-cased, in arrival order.
     pub fn headers(&self) -> &[(String, String)] {
-        &self.headers
+        self.header_list.get_or_init(|| {
+            self.headers
+                .iter()
+                .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .collect()
+        })
     }
 
-    /// The first value of a header (case-insensitive name).
+    /// The first value of a header (case-insensitive name; a value that is not ASCII has its
+    /// invalid UTF-8 replaced, as in [`Response::headers`]).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        let value = self.headers.get(name)?;
+        match value.to_str() {
+            Ok(v) => Some(v),
+            Err(_) => self.headers().iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()),
+        }
     }
 
     /// The body bytes.
@@ -261,6 +275,29 @@ pub fn parse_api_error(status: u16, body: &str, retry_after: Option<Duration>) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Headers kept as received: lookups ignore case, repeated headers keep their order, a
+    /// value that is not ASCII reads with its invalid UTF-8 replaced, both ways.
+    #[test]
+    fn headers_as_received() {
+        use reqwest::header::{HeaderMap, HeaderValue};
+        let mut map = HeaderMap::new();
+        map.append("Retry-After", HeaderValue::from_static("7"));
+        map.append("set-cookie", HeaderValue::from_static("a=1"));
+        map.append("set-cookie", HeaderValue::from_static("b=2"));
+        map.append("x-name", HeaderValue::from_bytes(b"caf\xe9").expect("obs-text is allowed"));
+        let r = Response::new(429, map, Vec::new(), "https://x/".into(), 0, Scrub::default());
+        assert_eq!(r.header("RETRY-AFTER"), Some("7"));
+        assert_eq!(r.retry_after(), Some(Duration::from_secs(7)));
+        assert_eq!(r.header("set-cookie"), Some("a=1"), "the first value");
+        assert_eq!(r.header("x-name"), Some("caf\u{fffd}"));
+        assert_eq!(r.header("not sent"), None);
+        let pairs: Vec<(&str, &str)> = r.headers().iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            pairs,
+            [("retry-after", "7"), ("set-cookie", "a=1"), ("set-cookie", "b=2"), ("x-name", "caf\u{fffd}")]
+        );
+    }
 
     #[test]
     fn dead_token_answers() {

@@ -456,13 +456,9 @@ impl Prepared<'_> {
             }
             None => {}
         }
-        let resp = req.send().await.map_err(|e| Error::from_reqwest(e, &format!("{method} request")))?;
+        let mut resp = req.send().await.map_err(|e| Error::from_reqwest(e, &format!("{method} request")))?;
         let status = resp.status().as_u16();
-        let headers: Vec<(String, String)> = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect();
+        let headers = std::mem::take(resp.headers_mut());
         let bytes = crate::response::read_capped(resp, self.max_body, &format!("{method} request")).await?;
         Ok(Response::new(status, headers, bytes, shown, now_ms, self.scrub.with_token(tokens)))
     }
