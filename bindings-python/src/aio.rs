@@ -25,10 +25,12 @@ use crate::errors::Outcome;
 
 type Convert = Box<dyn for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyAny>> + Send>;
 
-/// A finished call waiting for its loop: the asyncio future and how to build its result.
+/// A finished call waiting for its loop: the asyncio future, how to build its result, and the
+/// future's [`Canceller`], taken off before the result is set (see [`Completer::drain`]).
 struct Done {
     fut: Py<PyAny>,
     convert: Convert,
+    canceller: Py<Canceller>,
 }
 
 /// The completion queue of one event loop.
@@ -181,6 +183,9 @@ impl Completer {
                 Ok(false) => {}
                 _ => continue, // cancelled meanwhile
             }
+            // Finished: nothing left to abort. Without its done-callback the future schedules
+            // no callback of ours on the loop (a handle made and run per request, for nothing).
+            let _ = fut.call_method1(intern!(py, "remove_done_callback"), (done.canceller.bind(py),));
             let set = match (done.convert)(py) {
                 Ok(v) => fut.call_method1(intern!(py, "set_result"), (v,)),
                 Err(e) => fut.call_method1(intern!(py, "set_exception"), (e.into_value(py),)),
@@ -195,14 +200,34 @@ impl Completer {
 /// Done-callback of every future: aborts the Rust task when the future was cancelled.
 #[pyclass(frozen, module = "zoho_oauth._native")]
 struct Canceller {
-    handle: AbortHandle,
+    /// Set right after the task is spawned, before the callback is added.
+    handle: std::sync::OnceLock<AbortHandle>,
+}
+
+impl Canceller {
+    fn new(py: Python<'_>) -> PyResult<Py<Canceller>> {
+        Py::new(py, Canceller { handle: std::sync::OnceLock::new() })
+    }
+
+    /// Let `canceller` abort `handle`'s task when `py_fut` is cancelled.
+    fn watch(
+        py_fut: &Bound<'_, PyAny>,
+        canceller: Py<Canceller>,
+        handle: &tokio::task::JoinHandle<()>,
+    ) -> PyResult<()> {
+        let _ = canceller.get().handle.set(handle.abort_handle());
+        py_fut.call_method1(intern!(py_fut.py(), "add_done_callback"), (canceller,))?;
+        Ok(())
+    }
 }
 
 #[pymethods]
 impl Canceller {
     fn __call__(&self, fut: &Bound<'_, PyAny>) -> PyResult<()> {
-        if fut.call_method0(intern!(fut.py(), "cancelled"))?.is_truthy()? {
-            self.handle.abort();
+        if fut.call_method0(intern!(fut.py(), "cancelled"))?.is_truthy()?
+            && let Some(h) = self.handle.get()
+        {
+            h.abort();
         }
         Ok(())
     }
@@ -218,12 +243,14 @@ where
     let py_fut = event_loop.call_method0(intern!(py, "create_future"))?;
     let completer = completer_for(&event_loop);
     let target = py_fut.clone().unbind();
+    let canceller = Canceller::new(py)?;
+    let taken_off = canceller.clone_ref(py);
     let handle = zoho_oauth::runtime().spawn(async move {
         let out = fut.await;
         let convert: Convert = Box::new(move |py| Outcome(out).into_pyobject(py));
-        completer.push(Done { fut: target, convert });
+        completer.push(Done { fut: target, convert, canceller: taken_off });
     });
-    py_fut.call_method1(intern!(py, "add_done_callback"), (Canceller { handle: handle.abort_handle() },))?;
+    Canceller::watch(&py_fut, canceller, &handle)?;
     Ok(py_fut)
 }
 
@@ -254,16 +281,18 @@ where
     }
     let py_fut = event_loop.call_method0(intern!(py, "create_future"))?;
     let target = py_fut.clone().unbind();
+    let canceller = Canceller::new(py)?;
+    let taken_off = canceller.clone_ref(py);
     let done_to = completer.clone();
     let handle = completer.turn(py, move || {
         tokio::spawn(async move {
             let out = fut.await;
             let convert: Convert = Box::new(move |py| Outcome(out).into_pyobject(py));
-            done_to.push(Done { fut: target, convert });
+            done_to.push(Done { fut: target, convert, canceller: taken_off });
             drop(counted);
         })
     });
-    py_fut.call_method1(intern!(py, "add_done_callback"), (Canceller { handle: handle.abort_handle() },))?;
+    Canceller::watch(&py_fut, canceller, &handle)?;
     Ok(py_fut)
 }
 
