@@ -355,6 +355,16 @@ fn is_absolute(target: &str) -> bool {
 fn normalize_relative(target: &str) -> Result<String> {
     let split = target.find(['?', '#']).unwrap_or(target.len());
     let (path, rest) = target.split_at(split);
+    // Nearly every path is already normal (`/crm/v8/Leads`): no empty, dot or backslash
+    // segment. Such a path is kept as it is, without splitting and joining it again.
+    let bytes = path.as_bytes();
+    let dot_or_empty = bytes.windows(2).any(|w| w == b"//" || w == b"/.")
+        || bytes.windows(4).any(|w| w[0] == b'/' && w[1..].eq_ignore_ascii_case(b"%2e"))
+        || path.starts_with('.')
+        || path.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("%2e"));
+    if !dot_or_empty && !path.contains('\\') {
+        return Ok(if path.starts_with('/') { target.to_string() } else { format!("/{target}") });
+    }
     let mut segments: Vec<&str> = Vec::new();
     let is = |seg: &str, forms: &[&str]| forms.iter().any(|f| seg.eq_ignore_ascii_case(f));
     for seg in path.split(['/', '\\']) {
@@ -478,5 +488,18 @@ mod tests {
         assert_eq!(n("/a/./b/../c?x=/../y"), Ok("/a/c?x=/../y".to_string()));
         assert_eq!(n("/..//x"), Err(ErrorCode::Config));
         assert_eq!(n("/a/%2E%2e/../x"), Err(ErrorCode::Config));
+        // Already normal: kept as is (the fast path), with a leading slash added.
+        assert_eq!(n("/crm/v8/Leads?x=1#f"), Ok("/crm/v8/Leads?x=1#f".to_string()));
+        assert_eq!(n("crm/v8/Leads"), Ok("/crm/v8/Leads".to_string()));
+        assert_eq!(n("/crm/v8/Leads/"), Ok("/crm/v8/Leads/".to_string()));
+        assert_eq!(n("?x=1"), Ok("/?x=1".to_string()));
+        assert_eq!(n("/"), Ok("/".to_string()));
+        assert_eq!(n("/a.b/c.json"), Ok("/a.b/c.json".to_string()));
+        // Anything else takes the slow path, whatever the case of an encoded dot.
+        assert_eq!(n("./a"), Ok("/a".to_string()));
+        assert_eq!(n("%2E/a"), Ok("/a".to_string()));
+        assert_eq!(n("/a/%2E/b"), Ok("/a/b".to_string()));
+        assert_eq!(n("a\\..\\b"), Ok("/b".to_string()));
+        assert_eq!(n(".."), Err(ErrorCode::Config));
     }
 }
