@@ -23,9 +23,11 @@ pub(crate) const SCOPE_CODES: [&str; 2] = ["OAUTH_SCOPE_MISMATCH", "SCOPE_MISMAT
 /// Read a body in chunks, stopping with `response_too_large` as soon as it would pass `cap`
 /// bytes (a declared `Content-Length` over the cap fails before reading anything), so a hostile
 /// or broken server streaming an endless body cannot grow the process.
-pub(crate) async fn read_capped(mut resp: reqwest::Response, cap: usize, what: &str) -> Result<Vec<u8>> {
+/// `what` names the exchange in errors ("GET request"); it is only made when one is.
+pub(crate) async fn read_capped(mut resp: reqwest::Response, cap: usize, what: impl Fn() -> String) -> Result<Vec<u8>> {
     let status = resp.status().as_u16();
     let too_large = || {
+        let what = what();
         Error::new(ErrorCode::ResponseTooLarge, format!("the answer to the {what} is larger than {cap} bytes"))
             .with_status(status)
             .with_hint("reading stopped at the cap; raise max_response_bytes if such answers are expected")
@@ -36,7 +38,7 @@ pub(crate) async fn read_capped(mut resp: reqwest::Response, cap: usize, what: &
     }
     // Sized once when the server says how much comes (within the cap, checked above).
     let mut body = Vec::with_capacity(expected.unwrap_or(0) as usize);
-    while let Some(chunk) = resp.chunk().await.map_err(|e| Error::from_reqwest(e, what))? {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| Error::from_reqwest(e, &what()))? {
         if body.len().saturating_add(chunk.len()) > cap {
             return Err(too_large());
         }

@@ -248,7 +248,7 @@ impl TokenAttempt {
 
 /// A token-endpoint body as text, capped at [`MAX_TOKEN_RESPONSE_BYTES`].
 pub(crate) async fn read_token_body(resp: reqwest::Response, what: &str) -> Result<String> {
-    let bytes = crate::response::read_capped(resp, MAX_TOKEN_RESPONSE_BYTES, what).await?;
+    let bytes = crate::response::read_capped(resp, MAX_TOKEN_RESPONSE_BYTES, || what.to_string()).await?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 

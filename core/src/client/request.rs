@@ -469,7 +469,7 @@ impl Prepared<'_> {
         let mut resp = req.send().await.map_err(|e| Error::from_reqwest(e, &format!("{method} request")))?;
         let status = resp.status().as_u16();
         let headers = std::mem::take(resp.headers_mut());
-        let bytes = crate::response::read_capped(resp, self.max_body, &format!("{method} request")).await?;
+        let bytes = crate::response::read_capped(resp, self.max_body, || format!("{method} request")).await?;
         Ok(Response::new(status, headers, bytes, shown, now_ms, self.scrub.with_token(tokens)))
     }
 }
