@@ -3,6 +3,7 @@ retries, the 401 refresh, throttles and budgets. Time moves on the mock's virtua
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from typing import List
@@ -325,13 +326,20 @@ def test_ctrl_c_interrupts_a_blocked_sync_call(mock_zoho: MockZoho) -> None:
     for _ in range(20):
         c.get("/crm/v8/Leads")
     mock_zoho.inject_fault("/crm/", delay_ms=5000, count=1)
+    # Python's own Ctrl-C handler, whatever this process inherited: a process started in the
+    # background (nohup, some CI agents) has SIGINT ignored, and interrupt_main() then does nothing.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.3, _thread.interrupt_main)
-    timer.start()
-    started = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        c.get("/crm/v8/Leads")
-    assert time.monotonic() - started < 2.0, "the wait noticed the signal promptly"
-    timer.join()
+    try:
+        timer.start()
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            c.get("/crm/v8/Leads")
+        assert time.monotonic() - started < 2.0, "the wait noticed the signal promptly"
+        timer.join()
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     assert c.get("/crm/v8/Leads").status == 200, "the client still works after the interrupt"
 
 
