@@ -306,18 +306,11 @@ impl Local {
         // SAFETY: see `settle_after`.
         unsafe {
             let mut handles = ptr::null_mut();
-            if sys::napi_open_handle_scope(env, &mut handles) != sys::Status::napi_ok {
-                // Settle through the threadsafe function instead.
-                sys::napi_call_threadsafe_function(
-                    self.tsfn.0,
-                    ptr::null_mut(),
-                    sys::ThreadsafeFunctionCallMode::nonblocking,
-                );
-                return;
-            }
             let mut resource = ptr::null_mut();
             let mut scope = ptr::null_mut();
-            let opened = sys::napi_create_object(env, &mut resource) == sys::Status::napi_ok
+            let in_handles = sys::napi_open_handle_scope(env, &mut handles) == sys::Status::napi_ok;
+            let opened = in_handles
+                && sys::napi_create_object(env, &mut resource) == sys::Status::napi_ok
                 && self.async_context(resource).is_some_and(|context| {
                     sys::napi_open_callback_scope(env, resource, context, &mut scope) == sys::Status::napi_ok
                 });
@@ -325,13 +318,16 @@ impl Local {
                 drain(env, ptr::null_mut(), shared, ptr::null_mut());
                 sys::napi_close_callback_scope(env, scope);
             } else {
+                // Settle through the threadsafe function instead.
                 sys::napi_call_threadsafe_function(
                     self.tsfn.0,
                     ptr::null_mut(),
                     sys::ThreadsafeFunctionCallMode::nonblocking,
                 );
             }
-            sys::napi_close_handle_scope(env, handles);
+            if in_handles {
+                sys::napi_close_handle_scope(env, handles);
+            }
         }
     }
 
