@@ -109,6 +109,8 @@ where
     if !zoho_oauth::request_here() {
         return block_on(py, fut);
     }
+    // On the heap once: the wrappers below then move a pointer, not the request's state.
+    let fut = Box::pin(fut);
     py.detach(|| {
         zoho_oauth::block_on_here(async move {
             let signals = async {

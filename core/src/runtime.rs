@@ -182,15 +182,29 @@ fn here() -> std::io::Result<Rc<Here>> {
 /// checks both first and answers false instead).
 pub fn block_on_here<F: Future>(future: F) -> F::Output {
     block_on_here_raw(async move {
-        // Nothing ran here since the last call: first let the runtime take in what happened
-        // meanwhile. A server that closed an idle connection left an end-of-file to read; the
-        // first yield polls the I/O driver, the second lets the connection's task read it and
-        // leave the pool, so the request does not go out on a dead connection (and fail
-        // without a retry when it is not idempotent).
-        tokio::task::yield_now().await;
-        tokio::task::yield_now().await;
+        take_in_events().await;
         future.await
     })
+}
+
+/// Nothing ran on this thread's runtime since its last call: let it first take in what
+/// happened meanwhile. A server that closed an idle connection left an end-of-file to read;
+/// the first yield polls the I/O driver, the second lets the connection's task read it and
+/// leave the pool, so the request does not go out on a dead connection (and fail without a
+/// retry when it is not idempotent).
+///
+/// Each yield costs a wake-up of the runtime (an eventfd write) and a poll of its descriptor;
+/// when the descriptor is known (looked up once per thread, on its first call) and holds no
+/// event, nothing happened and both are skipped. An
+/// event the runtime took in at the very end of the last call already marked its connection
+/// readable, and hyper's connection task reads (and finds the end-of-file) before it writes a
+/// request handed to it, which then goes out on a new connection.
+async fn take_in_events() {
+    let fd = HERE.with(|cell| cell.borrow().as_ref().and_then(|h| h.fd.get().copied().flatten()));
+    if fd.is_none_or(readable) {
+        tokio::task::yield_now().await;
+        tokio::task::yield_now().await;
+    }
 }
 
 /// `block_on` on this thread's runtime, marked as driving ([`driving_here`]).
@@ -205,7 +219,10 @@ fn block_on_here_raw<F: Future>(future: F) -> F::Output {
     }
     let _restore = Driving(DRIVING.replace(true));
     #[allow(clippy::expect_used)]
-    here.runtime.as_ref().expect("set until dropped").block_on(future)
+    let runtime = here.runtime.as_ref().expect("set until dropped");
+    // Known from the first call on: `take_in_events` and a turn's end look at it.
+    here.fd.get_or_init(|| find_epoll_fd(runtime));
+    runtime.block_on(future)
 }
 
 /// The `on_thread_park` hook of every thread's runtime: the runtime has no task to run and is
@@ -317,14 +334,11 @@ pub fn drive_here<R>(start: impl FnOnce() -> R) -> R {
             IDLE.set(false);
         }
     }
-    // The turn's end looks at the descriptor (`end_turn`): know it before the first turn.
-    let _ = here_fd();
     block_on_here_raw(async move {
         let _end = EndTurn;
         // As in `block_on_here`: take in what happened since the last turn (an idle connection
         // the server closed) before `start` can pick a connection.
-        tokio::task::yield_now().await;
-        tokio::task::yield_now().await;
+        take_in_events().await;
         let out = start();
         std::future::poll_fn(|cx| {
             if IDLE.replace(false) {

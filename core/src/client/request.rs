@@ -204,7 +204,8 @@ impl RequestBuilder {
     /// [`request_here`](crate::runtime::request_here)).
     pub fn send_blocking(self) -> Result<Response> {
         if crate::runtime::request_here() {
-            crate::runtime::block_on_here(self.send())
+            // Boxed: the runtime's wrappers then move a pointer, not the request's state.
+            crate::runtime::block_on_here(Box::pin(self.send()))
         } else {
             crate::runtime::block_on(self.send())
         }
