@@ -213,6 +213,7 @@ impl ClientBuilder {
                 timeout: self.timeout,
                 retry: self.retry,
                 hosts,
+                base_url: ArcSwapOption::empty(),
                 limiter: self.max_concurrency.map(|n| Arc::new(Semaphore::new(n))),
                 max_response_bytes: self.max_response_bytes,
                 scrub,
@@ -267,6 +268,9 @@ struct Inner {
     retry: RetryPolicy,
     /// Where the access token may go and where relative paths point.
     hosts: Hosts,
+    /// The last base URL a relative path was resolved against, parsed (see
+    /// [`request::resolve_relative`]).
+    base_url: ArcSwapOption<(String, url::Url)>,
     limiter: Option<Arc<Semaphore>>,
     rate_limits: Mutex<RateLimits>,
     pid: u32,

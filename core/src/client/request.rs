@@ -238,7 +238,7 @@ impl RequestBuilder {
         let prepared = Prepared {
             http: inner.app.api_http()?,
             method: &self.method,
-            query: &self.query,
+            query: url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&self.query).finish(),
             headers: header_map(&self.headers)?,
             body: self.body.as_ref(),
             max_body: inner.max_response_bytes,
@@ -265,20 +265,18 @@ impl RequestBuilder {
             let token = client.token_set_until(Some(deadline)).await?;
             let url = match &relative {
                 None => parse_url(&self.target)?,
-                Some(path) => {
-                    let base = inner.hosts.base_for(self.product, &token);
-                    parse_url(&format!("{}{}", base.trim_end_matches('/'), path))?
-                }
+                Some(path) => resolve_relative(&inner.base_url, &inner.hosts.base_for(self.product, &token), path)?,
             };
             inner.hosts.check_allowed(&url, Some(&token))?;
-            let remaining = deadline.saturating_sub(clock.now_ms());
+            let now = clock.now_ms();
+            let remaining = deadline.saturating_sub(now);
             if remaining <= 0 {
                 return Err(Error::new(ErrorCode::Timeout, "the request's overall deadline passed")
                     .with_hint("raise the deadline in the retry policy"));
             }
             let timeout = per_attempt.min(Duration::from_millis(remaining as u64));
             let outcome = prepared
-                .send_once(url.clone(), &token, timeout, clock.now_ms())
+                .send_once(url, &token, timeout, now)
                 .await
                 .map_err(|e| e.scrub(&inner.scrub.with([token.access_token.secret()])));
             match outcome {
@@ -386,6 +384,67 @@ fn normalize_relative(target: &str) -> Result<String> {
     Ok(format!("/{}{trailing}{rest}", segments.join("/")))
 }
 
+/// `base` (a base URL: scheme, host, perhaps a path prefix) followed by `path` (a relative
+/// target as [`normalize_relative`] returns it: a path from `/`, perhaps a query and a
+/// fragment), parsed: the same URL as parsing the two strings joined, without parsing the
+/// base's scheme and host again for every request. `cache` keeps the last base parsed (a
+/// client's requests all go to one or two bases).
+///
+/// A base that does not take a path cleanly (a query or fragment of its own, no host, anything
+/// the parser would rewrite) is joined and parsed as a whole every time.
+pub(super) fn resolve_relative(
+    cache: &arc_swap::ArcSwapOption<(String, url::Url)>,
+    base: &str,
+    path: &str,
+) -> Result<url::Url> {
+    let base = base.trim_end_matches('/');
+    let joined = || parse_url(&format!("{base}{path}"));
+    let cached = cache.load();
+    let parsed = match cached.as_deref() {
+        Some((b, u)) if b == base => u.clone(),
+        _ => {
+            let Ok(u) = url::Url::parse(base) else { return joined() };
+            // Only a base the parser keeps as written: its path then ends where `path` begins.
+            let clean = u.query().is_none()
+                && u.fragment().is_none()
+                && u.has_host()
+                && u.as_str().trim_end_matches('/') == base;
+            if !clean {
+                return joined();
+            }
+            cache.store(Some(Arc::new((base.to_string(), u.clone()))));
+            u
+        }
+    };
+    let mut url = parsed;
+    let (rest, fragment) = match path.split_once('#') {
+        Some((r, f)) => (r, Some(f)),
+        None => (path, None),
+    };
+    let (p, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    let joined_path = format!("{}{p}", url.path().trim_end_matches('/'));
+    url.set_path(&joined_path);
+    url.set_query(query);
+    url.set_fragment(fragment);
+    Ok(url)
+}
+
+/// `encoded` (form-encoded pairs) added to `url`'s query, after the pairs it has: what
+/// `url.query_pairs_mut().append_pair(…)` does for each pair, with the query set once.
+fn append_query(url: &mut url::Url, encoded: &str) {
+    if encoded.is_empty() {
+        return;
+    }
+    let query = match url.query() {
+        Some(existing) if !existing.is_empty() => format!("{existing}&{encoded}"),
+        _ => encoded.to_string(),
+    };
+    url.set_query(Some(&query));
+}
+
 pub(super) fn parse_url(s: &str) -> Result<url::Url> {
     url::Url::parse(s.trim()).map_err(|_| {
         Error::config(
@@ -416,7 +475,8 @@ fn header_map(pairs: &[(String, String)]) -> Result<HeaderMap> {
 struct Prepared<'a> {
     http: reqwest::Client,
     method: &'a Method,
-    query: &'a [(String, String)],
+    /// The request's own query pairs, form-encoded once for all attempts.
+    query: String,
     headers: HeaderMap,
     body: Option<&'a Body>,
     /// Largest response body read.
@@ -436,12 +496,7 @@ impl Prepared<'_> {
     ) -> Result<Response> {
         let method = self.method;
         let token = &tokens.access_token;
-        if !self.query.is_empty() {
-            let mut q = url.query_pairs_mut();
-            for (k, v) in self.query {
-                q.append_pair(k, v);
-            }
-        }
+        append_query(&mut url, &self.query);
         let shown = url[..url::Position::AfterQuery].to_string();
         let mut auth = HeaderValue::from_str(&format!("Zoho-oauthtoken {}", token.secret())).map_err(|_| {
             Error::new(ErrorCode::InvalidResponse, "the access token contains characters not allowed in a header")
@@ -478,6 +533,72 @@ impl Prepared<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The per-client base URL cache resolves every relative target exactly as parsing the
+    /// joined string does, for clean bases (the fast path) and the others (the fallback).
+    #[test]
+    fn resolve_relative_is_the_joined_parse() {
+        let bases = [
+            "https://www.zohoapis.com",
+            "https://www.zohoapis.eu/",
+            "http://127.0.0.1:8080",
+            "https://desk.zoho.com/api",
+            "https://desk.zoho.com/api/",
+            "https://x.example/a%20b",
+            "https://X.Example",
+            "https://x.example:443",
+            "https://x.example/a/../b",
+            "https://x.example?q=1",
+            "https://x.example#f",
+            "https://bücher.example",
+        ];
+        let targets = [
+            "/crm/v8/Leads",
+            "/crm/v8/Leads?per_page=1&page=2",
+            "/crm/v8/Leads?",
+            "/crm/v8/Leads#",
+            "/a#frag?not=query",
+            "/a?x=1#f?g",
+            "/",
+            "/?x=1",
+            "/sp ace/ünï/%41%2f?q=a b&é=ü",
+            "/a\\b",
+            "/a|b/{c}/\"d\"/<e>/`f`",
+            "/a?x=%zz&y=<z>#<f>",
+        ];
+        let cache = arc_swap::ArcSwapOption::empty();
+        for _ in 0..2 {
+            for base in bases {
+                for target in targets {
+                    let path = normalize_relative(target).expect("normal");
+                    let want = parse_url(&format!("{}{}", base.trim_end_matches('/'), path)).expect("joined");
+                    let got = resolve_relative(&cache, base, &path).expect("resolved");
+                    assert_eq!(got.as_str(), want.as_str(), "base {base:?} target {target:?}");
+                    assert_eq!(got, want);
+                }
+            }
+        }
+        assert!(resolve_relative(&cache, "not a url", "/x").is_err());
+    }
+
+    /// The query pairs, encoded once, end up as appending each pair to the URL's query would
+    /// leave them.
+    #[test]
+    fn append_query_is_append_pair() {
+        let pairs = [("per_page", "1"), ("q", "a b&c=d+e"), ("é", "#ü/?%")];
+        let encoded = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        for u in ["https://x.example/a", "https://x.example/a?", "https://x.example/a?b=1", "https://x.example/a?b=1#f"]
+        {
+            let mut want = url::Url::parse(u).expect("url");
+            want.query_pairs_mut().extend_pairs(pairs);
+            let mut got = url::Url::parse(u).expect("url");
+            append_query(&mut got, &encoded);
+            assert_eq!(got.as_str(), want.as_str());
+            let mut same = url::Url::parse(u).expect("url");
+            append_query(&mut same, "");
+            assert_eq!(same.as_str(), u);
+        }
+    }
 
     #[test]
     fn absolute_urls_and_relative_paths() {
