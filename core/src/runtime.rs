@@ -79,6 +79,19 @@ struct Here {
     fd: std::cell::OnceCell<Option<i32>>,
 }
 
+impl Here {
+    /// The runtime's readiness descriptor, looked up the first time it is asked for.
+    fn epoll_fd(&self) -> Option<i32> {
+        #[allow(clippy::expect_used)]
+        *self.fd.get_or_init(|| find_epoll_fd(self.runtime.as_ref().expect("set until dropped")))
+    }
+}
+
+/// This thread's runtime descriptor if it is already known (never looks it up).
+fn known_fd() -> Option<i32> {
+    HERE.with(|cell| cell.borrow().as_ref().and_then(|h| h.fd.get().copied().flatten()))
+}
+
 impl Drop for Here {
     fn drop(&mut self) {
         if self.pid == std::process::id() {
@@ -195,13 +208,12 @@ pub fn block_on_here<F: Future>(future: F) -> F::Output {
 ///
 /// Each yield costs a wake-up of the runtime (an eventfd write) and a poll of its descriptor;
 /// when the descriptor is known (looked up once per thread, on its first call) and holds no
-/// event, nothing happened and both are skipped. An
-/// event the runtime took in at the very end of the last call already marked its connection
-/// readable, and hyper's connection task reads (and finds the end-of-file) before it writes a
-/// request handed to it, which then goes out on a new connection.
+/// event, nothing happened and both are skipped. An event the runtime took in at the very end
+/// of the last call already marked its connection readable, and hyper's connection task reads
+/// (and finds the end-of-file) before it writes a request handed to it, which then goes out on
+/// a new connection.
 async fn take_in_events() {
-    let fd = HERE.with(|cell| cell.borrow().as_ref().and_then(|h| h.fd.get().copied().flatten()));
-    if fd.is_none_or(readable) {
+    if known_fd().is_none_or(readable) {
         tokio::task::yield_now().await;
         tokio::task::yield_now().await;
     }
@@ -218,11 +230,10 @@ fn block_on_here_raw<F: Future>(future: F) -> F::Output {
         }
     }
     let _restore = Driving(DRIVING.replace(true));
-    #[allow(clippy::expect_used)]
-    let runtime = here.runtime.as_ref().expect("set until dropped");
     // Known from the first call on: `take_in_events` and a turn's end look at it.
-    here.fd.get_or_init(|| find_epoll_fd(runtime));
-    runtime.block_on(future)
+    here.epoll_fd();
+    #[allow(clippy::expect_used)]
+    here.runtime.as_ref().expect("set until dropped").block_on(future)
 }
 
 /// The `on_thread_park` hook of every thread's runtime: the runtime has no task to run and is
@@ -232,8 +243,7 @@ fn block_on_here_raw<F: Future>(future: F) -> F::Output {
 /// tasks they wake first.
 fn end_turn() {
     let Some(waker) = TURN.with(|t| t.borrow_mut().take()) else { return };
-    let pending =
-        HERE.with(|cell| cell.borrow().as_ref().and_then(|h| h.fd.get().copied().flatten())).is_some_and(readable);
+    let pending = known_fd().is_some_and(readable);
     IDLE.set(!pending);
     // Waking the turn's future makes the runtime look for events without waiting (tokio polls
     // its driver once with a zero timeout when a park hook leaves work), then poll the future.
@@ -263,9 +273,7 @@ fn readable(_fd: i32) -> bool {
 /// lists that socket (its descriptor and inode): exact, not a guess. Looked up once per thread
 /// and process.
 pub fn here_fd() -> Option<i32> {
-    let here = here().ok()?;
-    #[allow(clippy::expect_used)]
-    *here.fd.get_or_init(|| find_epoll_fd(here.runtime.as_ref().expect("set until dropped")))
+    here().ok()?.epoll_fd()
 }
 
 #[cfg(target_os = "linux")]

@@ -400,7 +400,7 @@ pub(super) fn resolve_relative(
     let base = base.trim_end_matches('/');
     let joined = || parse_url(&format!("{base}{path}"));
     let cached = cache.load();
-    let parsed = match cached.as_deref() {
+    let mut url = match cached.as_deref() {
         Some((b, u)) if b == base => u.clone(),
         _ => {
             let Ok(u) = url::Url::parse(base) else { return joined() };
@@ -416,7 +416,6 @@ pub(super) fn resolve_relative(
             u
         }
     };
-    let mut url = parsed;
     let (rest, fragment) = match path.split_once('#') {
         Some((r, f)) => (r, Some(f)),
         None => (path, None),
