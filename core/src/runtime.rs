@@ -164,6 +164,7 @@ fn here() -> std::io::Result<Rc<Here>> {
             tracing::warn!(target: "zoho_oauth", error = %e,
                 "cannot start this thread's own runtime; sending through the shared runtime")
         })?;
+        drop(runtime.spawn(anchor_timers()));
         let fresh = Rc::new(Here {
             pid,
             runtime: Some(runtime),
@@ -173,6 +174,24 @@ fn here() -> std::io::Result<Rc<Here>> {
         *slot = Some(fresh.clone());
         Ok(fresh)
     })
+}
+
+/// How far ahead [`anchor_timers`] keeps a timer on a thread's runtime.
+const ANCHOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A timer that is always pending on a thread's runtime, re-armed [`ANCHOR`] ahead when it
+/// fires (which it only does while the thread drives its runtime).
+///
+/// Every request arms a timer (its timeout). tokio's time driver wakes its I/O driver (an
+/// eventfd write) whenever a timer is armed earlier than the earliest one it knew of when it
+/// last parked, which, with no timer left after the previous request, is every request's:
+/// one system call more per request, and on an event loop's thread an extra readable event,
+/// so an extra turn. With this timer pending, a request's timeout (seconds ahead) is later
+/// than the earliest known and arms quietly; only a timeout under [`ANCHOR`] still wakes.
+async fn anchor_timers() {
+    loop {
+        tokio::time::sleep(ANCHOR).await;
+    }
 }
 
 /// Run `future` to completion on the calling thread.
@@ -450,8 +469,8 @@ pub(crate) fn http_here<T: Any + Send + Sync, E>(
     if !driving_here() {
         return None;
     }
-    let pid = std::process::id();
-    let here = HERE.with(|cell| cell.borrow().as_ref().filter(|h| h.pid == pid).cloned())?;
+    // Driving: `block_on_here_raw` took this runtime for this process's PID in this very call.
+    let here = HERE.with(|cell| cell.borrow().clone())?;
     let key: Weak<dyn Any + Send + Sync> = Arc::downgrade(owner) as Weak<dyn Any + Send + Sync>;
     let mut http = here.http.borrow_mut();
     if let Some((_, c)) = http.iter().find(|(k, _)| k.ptr_eq(&key)) {

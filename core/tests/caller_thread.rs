@@ -388,12 +388,9 @@ fn held_server() -> (String, mpsc::Receiver<()>, mpsc::Sender<()>) {
     (url, came_rx, release_tx)
 }
 
-/// A turn sends the request and returns without waiting for the answer; the answer makes the
-/// runtime's descriptor readable, which is what wakes the loop.
+/// A client with a valid token whose API domain is a [`held_server`].
 #[cfg(target_os = "linux")]
-#[test]
-fn a_turn_never_waits_and_the_answer_wakes_the_loop() {
-    let env = zoho_oauth::block_on(Env::start());
+fn held_client(env: &Env) -> (Client, mpsc::Receiver<()>, mpsc::Sender<()>) {
     let (url, came, release) = held_server();
     let token = zoho_oauth::block_on(env.client().token_set()).expect("token");
     let client = Client::builder(env.app(), env.refresh_token(SCOPES))
@@ -401,6 +398,16 @@ fn a_turn_never_waits_and_the_answer_wakes_the_loop() {
         .api_domain(url)
         .build()
         .expect("client");
+    (client, came, release)
+}
+
+/// A turn sends the request and returns without waiting for the answer; the answer makes the
+/// runtime's descriptor readable, which is what wakes the loop.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_turn_never_waits_and_the_answer_wakes_the_loop() {
+    let env = zoho_oauth::block_on(Env::start());
+    let (client, came, release) = held_client(&env);
     let mut silent = 0;
     for round in 0..3 {
         let out = Arc::new(Mutex::new(None));
@@ -425,6 +432,60 @@ fn a_turn_never_waits_and_the_answer_wakes_the_loop() {
     }
     // See `a_turn_keeps_store_calls_off_the_loop_thread` on the one tolerated.
     assert!(silent <= 1, "the loop was woken by the descriptor, not by its guard: {silent} waits ran out");
+}
+
+/// Arming a request's timeout does not wake the thread's runtime. tokio's time driver writes
+/// its wake-up eventfd whenever a timer is armed earlier than the earliest it knew of when it
+/// last parked; with no timer left from the previous request that is every request's timeout,
+/// a system call and an event (an extra turn of an event loop) per request. Each thread's
+/// runtime keeps a timer pending ahead of any timeout for this.
+#[cfg(target_os = "linux")]
+#[test]
+fn arming_a_requests_timeout_does_not_wake_the_runtime() {
+    use std::future::Future;
+    let env = zoho_oauth::block_on(Env::start());
+    let (client, came, release) = held_client(&env);
+    let fd = zoho_oauth::here_fd().expect("the runtime's descriptor on Linux");
+    for round in 0..3 {
+        // The state of the descriptor right after the request's first poll, which arms its
+        // timeout (reqwest polls it first) and hands the request to its pooled connection.
+        let woken = Arc::new(Mutex::new(None));
+        let out = Arc::new(Mutex::new(None));
+        let (c, w, o) = (client.clone(), woken.clone(), out.clone());
+        zoho_oauth::drive_here(move || {
+            tokio::spawn(async move {
+                let mut send = std::pin::pin!(c.get("/crm/v8/Leads").send());
+                let mut first = true;
+                let status = std::future::poll_fn(|cx| {
+                    let r = send.as_mut().poll(cx);
+                    if std::mem::take(&mut first) {
+                        *w.lock().expect("lock") = Some(holds_event(fd));
+                    }
+                    r
+                })
+                .await
+                .map(|r| r.status());
+                *o.lock().expect("lock") = Some(status);
+            })
+        });
+        event_loop(Some(Duration::from_millis(10)), || came.try_recv().ok());
+        release.send(()).expect("server waits");
+        let (status, _) = event_loop(Some(Duration::from_millis(10)), || out.lock().expect("lock").take());
+        assert_eq!(status.expect("request").to_string(), "200", "round {round}");
+        let woken = woken.lock().expect("lock").take().expect("polled");
+        // Round 0 connects (a new socket's events); later rounds reuse the idle connection.
+        if round > 0 {
+            assert!(!woken, "round {round}: arming the timeout woke the runtime");
+        }
+    }
+}
+
+/// `poll` of `fd` with a zero timeout: whether it holds an event now.
+#[cfg(target_os = "linux")]
+fn holds_event(fd: i32) -> bool {
+    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd, zero timeout.
+    unsafe { libc::poll(&mut p, 1, 0) > 0 && p.revents & libc::POLLIN != 0 }
 }
 
 /// A turn's token work and store calls run on the shared runtime, whose answers wake the loop
