@@ -19,6 +19,12 @@ fn scalar(py: Python<'_>, what: &str, key: &str, v: &Bound<'_, PyAny>) -> PyResu
     if let Ok(s) = v.cast::<PyString>() {
         return Ok(Some(s.to_cow()?.into_owned()));
     }
+    if v.is_exact_instance_of::<PyInt>()
+        && let Ok(i) = v.extract::<i64>()
+    {
+        // What `str()` gives for an int, without a Python string in between.
+        return Ok(Some(i.to_string()));
+    }
     if v.is_instance_of::<PyInt>() || v.is_instance_of::<PyFloat>() {
         return Ok(Some(v.str()?.to_cow()?.into_owned()));
     }
@@ -34,9 +40,13 @@ fn scalar(py: Python<'_>, what: &str, key: &str, v: &Bound<'_, PyAny>) -> PyResu
 /// Pairs from a mapping (`{"k": "v", "k2": ["a", "b"]}`) or a sequence of `(key, value)` pairs.
 /// A list or tuple value repeats the key.
 pub(crate) fn pairs(py: Python<'_>, what: &str, obj: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
-    let items: Vec<Bound<'_, PyAny>> = if let Ok(d) = obj.cast::<PyDict>() {
-        d.items().iter().collect()
-    } else if let Ok(m) = obj.cast::<PyMapping>() {
+    if let Ok(d) = obj.cast::<PyDict>() {
+        // Collected before any value is converted: a conversion runs Python code (`str()` of a
+        // float subclass, say) that could change the dict under a live iterator.
+        let items: Vec<_> = d.iter().collect();
+        return collect_pairs(py, what, items);
+    }
+    let items: Vec<Bound<'_, PyAny>> = if let Ok(m) = obj.cast::<PyMapping>() {
         m.items()?.iter().collect()
     } else if obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() {
         return Err(config(
@@ -58,11 +68,26 @@ pub(crate) fn pairs(py: Python<'_>, what: &str, obj: &Bound<'_, PyAny>) -> PyRes
             }
         }
     };
+    let items = items
+        .into_iter()
+        .map(|item| {
+            item.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>().map_err(|e| {
+                config(py, format!("{what} must contain (key, value) pairs"), format!("pass {what} as a dict"), Some(e))
+            })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    collect_pairs(py, what, items)
+}
+
+/// The text pairs of `(key, value)` items: a list or tuple value repeats the key, `None` leaves
+/// the pair out.
+fn collect_pairs<'py>(
+    py: Python<'py>,
+    what: &str,
+    items: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+) -> PyResult<Vec<(String, String)>> {
     let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract().map_err(|e| {
-            config(py, format!("{what} must contain (key, value) pairs"), format!("pass {what} as a dict"), Some(e))
-        })?;
+    for (k, v) in items {
         let key = match k.cast::<PyString>() {
             Ok(s) => s.to_cow()?.into_owned(),
             Err(_) => k.str()?.to_cow()?.into_owned(),

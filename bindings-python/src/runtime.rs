@@ -122,6 +122,8 @@ where
                 }
             };
             tokio::select! {
+                // The request first: no random pick per wake-up.
+                biased;
                 out = fut => Ok(out),
                 e = signals => Err(e),
             }

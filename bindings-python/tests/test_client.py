@@ -108,6 +108,25 @@ def test_sync_calls_release_the_gil(mock_zoho: MockZoho) -> None:
     assert ticks > 50, f"another Python thread ran only {ticks} times during a 400 ms request"
 
 
+def test_param_values_become_text_as_str_would_make_them(mock_zoho: MockZoho) -> None:
+    import types
+    import urllib.parse
+
+    class Shown(int):
+        def __str__(self) -> str:
+            return "shown"
+
+    c = mock_zoho.client()
+    big = 2**70
+    params = {"a": 1, "b": -7, "c": big, "d": True, "e": 1.5, "f": ["x", 2], "g": None, "h": Shown(3)}
+    want = [("a", "1"), ("b", "-7"), ("c", str(big)), ("d", "true"), ("e", "1.5"), ("f", "x"), ("f", "2"),
+            ("h", "shown")]
+    for given in (params, types.MappingProxyType(params), list(params.items())):
+        r = c.get("/crm/v8/Leads", params=given)  # type: ignore[arg-type]
+        assert r.status == 200
+        assert urllib.parse.parse_qsl(urllib.parse.urlsplit(r.url).query) == want, given
+
+
 def test_requests_and_response(mock_zoho: MockZoho) -> None:
     mock_zoho.seed_crm("Leads", 7)
     c = mock_zoho.client(scopes=["ZohoCRM.modules.ALL", "Desk.tickets.ALL", "Desk.basic.READ"])

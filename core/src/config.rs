@@ -412,8 +412,8 @@ pub fn per_page(name: &str, n: i64) -> Result<u32> {
 pub fn method(name: &str) -> Result<Method> {
     const KNOWN: [Method; 7] =
         [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::HEAD, Method::OPTIONS];
-    let upper = name.trim().to_ascii_uppercase();
-    KNOWN.into_iter().find(|m| m.as_str() == upper).ok_or_else(|| {
+    let trimmed = name.trim();
+    KNOWN.into_iter().find(|m| m.as_str().eq_ignore_ascii_case(trimmed)).ok_or_else(|| {
         Error::config(
             format!("invalid HTTP method {:?}", name.chars().take(20).collect::<String>()),
             "use GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS",

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use reqwest::header::{HeaderName, HeaderValue, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -46,6 +47,9 @@ pub(crate) async fn read_capped(mut resp: reqwest::Response, cap: usize, what: i
     }
     Ok(body)
 }
+
+/// Zoho's count of API credits left, on every product API response.
+const X_API_CREDITS_REMAINING: HeaderName = HeaderName::from_static("x-api-credits-remaining");
 
 /// Rate-limit information from response headers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -114,7 +118,16 @@ impl Response {
     /// The first value of a header (case-insensitive name; a value that is not ASCII has its
     /// invalid UTF-8 replaced, as in [`Response::headers`]).
     pub fn header(&self, name: &str) -> Option<&str> {
-        let value = self.headers.get(name)?;
+        self.header_value(self.headers.get(name)?, name)
+    }
+
+    /// [`Response::header`] for a name known in advance: no parsing of the name per lookup
+    /// (the rate-limit headers are read from every response).
+    fn header_named(&self, name: &HeaderName) -> Option<&str> {
+        self.header_value(self.headers.get(name)?, name.as_str())
+    }
+
+    fn header_value<'a>(&'a self, value: &'a HeaderValue, name: &str) -> Option<&'a str> {
         match value.to_str() {
             Ok(v) => Some(v),
             Err(_) => self.headers().iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()),
@@ -145,13 +158,13 @@ impl Response {
 
     /// `Retry-After`, parsed (seconds or HTTP date).
     pub fn retry_after(&self) -> Option<Duration> {
-        self.header("retry-after").and_then(|v| parse_retry_after(v, self.now_ms))
+        self.header_named(&RETRY_AFTER).and_then(|v| parse_retry_after(v, self.now_ms))
     }
 
     /// Rate-limit headers of this response.
     pub fn rate_limits(&self) -> RateLimits {
         RateLimits {
-            credits_remaining: self.header("x-api-credits-remaining").and_then(|v| v.trim().parse().ok()),
+            credits_remaining: self.header_named(&X_API_CREDITS_REMAINING).and_then(|v| v.trim().parse().ok()),
             retry_after: self.retry_after(),
             status: Some(self.status),
         }
