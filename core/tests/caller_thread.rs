@@ -346,9 +346,7 @@ fn event_loop<T>(tick: Option<Duration>, mut done: impl FnMut() -> Option<T>) ->
             return (v, silent);
         }
         assert!(silent < 5 || tick.is_some(), "the descriptor never became readable");
-        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-        // SAFETY: one valid pollfd.
-        if unsafe { libc::poll(&mut p, 1, wait_ms) } == 0 {
+        if !holds_event(fd, wait_ms) {
             silent += 1;
         }
         zoho_oauth::drive_here(|| ());
@@ -459,7 +457,7 @@ fn arming_a_requests_timeout_does_not_wake_the_runtime() {
                 let status = std::future::poll_fn(|cx| {
                     let r = send.as_mut().poll(cx);
                     if std::mem::take(&mut first) {
-                        *w.lock().expect("lock") = Some(holds_event(fd));
+                        *w.lock().expect("lock") = Some(holds_event(fd, 0));
                     }
                     r
                 })
@@ -480,12 +478,12 @@ fn arming_a_requests_timeout_does_not_wake_the_runtime() {
     }
 }
 
-/// `poll` of `fd` with a zero timeout: whether it holds an event now.
+/// Whether `fd` holds an event, waiting up to `wait_ms` for one (0: now).
 #[cfg(target_os = "linux")]
-fn holds_event(fd: i32) -> bool {
+fn holds_event(fd: i32, wait_ms: i32) -> bool {
     let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-    // SAFETY: one valid pollfd, zero timeout.
-    unsafe { libc::poll(&mut p, 1, 0) > 0 && p.revents & libc::POLLIN != 0 }
+    // SAFETY: one valid pollfd.
+    unsafe { libc::poll(&mut p, 1, wait_ms) > 0 && p.revents & libc::POLLIN != 0 }
 }
 
 /// A turn's token work and store calls run on the shared runtime, whose answers wake the loop
