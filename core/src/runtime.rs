@@ -421,9 +421,9 @@ impl LoopRequests {
 
     /// Requests already in flight when a request is sent that make it part of a burst: the
     /// loop's next request does not run on the loop's thread even when it is alone then.
-    /// Measured on Node (paired runs, requests per second against never running a request of
-    /// a burst there): two in flight at a time 0.98 (1 here instead of 2 cost 10 %), four 1.07,
-    /// 64 1.19.
+    /// Measured on Node (paired runs, requests per second against the rule without bursts):
+    /// two in flight at a time 0.98, four 1.07, 64 1.19; with 1 instead of 2, two in flight at
+    /// a time made 0.90 of that (bench/README.md, change 7).
     pub const BURST: usize = 2;
 
     /// Counts a new request of the loop and says where it runs: [`LoopRequest::here`]. `watch`
