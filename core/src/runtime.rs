@@ -383,9 +383,9 @@ pub fn drive_here<R>(start: impl FnOnce() -> R) -> R {
 /// in flight, and the rule for where the next one runs: on the loop's own thread, driven by
 /// [`drive_here`] turns, or on the shared [`runtime()`].
 ///
-/// On the loop's thread only when the request is the loop's **only** one in flight and so was
-/// the loop's request before it, the thread is past its warm-up ([`request_here`]) and the loop
-/// watches [`here_fd`]. A lone request then costs no thread hand-off (two wake-ups each way
+/// On the loop's thread only when the request is the loop's **only** one in flight and the
+/// loop's request before it was not part of a burst (below), the thread is past its warm-up
+/// ([`request_here`]) and the loop watches [`here_fd`]. A lone request then costs no thread hand-off (two wake-ups each way
 /// saved). With others in flight the loop's thread is the busy one (it runs the caller's code
 /// of every request) while the runtime's workers have cores to spare: measured, one request at
 /// a time on the loop's thread with 64 in flight lost 15-30 % of the requests per second.
