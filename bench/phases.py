@@ -53,7 +53,7 @@ EVENTS = ",".join(
     + ["syscalls:sys_enter_epoll_wait", "syscalls:sys_exit_epoll_wait"]
 )
 LINE = re.compile(r"\s*(\d+)\s+([\d.]+):\s+syscalls:(\S+):\s*(.*)")
-KEYS = ("send", "send to read", "after send", "sleep", "wake to read", "read to next send", "not slept")
+KEYS = ("send", "send to read", "after send", "sleep", "wake to read", "read to next send")
 # An answer or a request is larger than this; eventfd writes (8 bytes) and short reads are not.
 MIN_BYTES = 100
 
@@ -72,16 +72,17 @@ def size(event: str, rest: str) -> int:
     if event.startswith("sys_exit_"):
         m = re.search(r"0x([0-9a-f]+)", rest)
         return int(m[1], 16) if m else 0
-    m = re.search(r"(?:count|len|vlen): 0x([0-9a-f]+)", rest)
-    if m and "vlen" in rest:
-        return MIN_BYTES + 1  # writev's length is in its vectors; the only writev is a request
+    if event == "sys_enter_writev":
+        return MIN_BYTES + 1  # its length is in its vectors; the only writev is a request
+    m = re.search(r"(?:count|len): 0x([0-9a-f]+)", rest)
     return int(m[1], 16) if m else 0
 
 
-def phases(events: list[tuple[float, str, str]]) -> dict[str, list[float]]:
-    """Each phase's durations (seconds), one per complete cycle (``not slept``: one entry per
-    cycle without a blocking wait)."""
+def phases(events: list[tuple[float, str, str]]) -> tuple[dict[str, list[float]], int]:
+    """Each phase's durations (seconds), one per complete cycle, and how many complete cycles
+    had no blocking wait."""
     out: dict[str, list[float]] = {k: [] for k in KEYS}
+    not_slept = 0
     cycle: dict[str, float] | None = None
     for t, e, rest in events:
         name = e.split("_", 2)[2]
@@ -96,7 +97,7 @@ def phases(events: list[tuple[float, str, str]]) -> dict[str, list[float]]:
                     out["sleep"].append(cycle["woke"] - cycle["sleep"])
                     out["wake to read"].append(cycle["read"] - cycle["woke"])
                 else:
-                    out["not slept"].append(0.0)
+                    not_slept += 1
             cycle = {"send": t}
         elif cycle is None or "read" in cycle:
             continue
@@ -110,13 +111,12 @@ def phases(events: list[tuple[float, str, str]]) -> dict[str, list[float]]:
             cycle["woke"] = t
         elif e.startswith("sys_exit_") and name in READS and size(e, rest) > MIN_BYTES:
             cycle["read"] = t
-    return out
+    return out, not_slept
 
 
-def report(label: str, out: dict[str, list[float]]) -> str:
-    slept = len(out["sleep"])
-    parts = [f"{label}: {slept} cycles slept, {len(out['not slept'])} not; medians µs:"]
-    for k in KEYS[:-1]:
+def report(label: str, out: dict[str, list[float]], not_slept: int) -> str:
+    parts = [f"{label}: {len(out['sleep'])} cycles slept, {not_slept} not; medians µs:"]
+    for k in KEYS:
         v = out[k]
         parts.append(f"{k} {statistics.median(v) * 1e6:.0f}" if v else f"{k} -")
     return " ".join(parts)
@@ -148,7 +148,7 @@ def main() -> int:
         script = subprocess.run(
             ["perf", "script", "-i", str(data), "-F", "tid,time,event,trace"], capture_output=True, text=True
         ).stdout
-    print(report(args.label, phases(parse(script))))
+    print(report(args.label, *phases(parse(script))))
     return 0
 
 
