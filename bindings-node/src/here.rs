@@ -6,9 +6,10 @@
 //! the thread's warm-up) a request runs on that thread's own runtime instead: a libuv poll
 //! handle watches the runtime's descriptor (`zoho_oauth::here_fd`) and takes a turn of it
 //! (`zoho_oauth::drive_here`, which never waits) when it is readable, and a timer takes one
-//! every `LoopRequests::TICK` while the request is pending (tokio's timers do not show on the
-//! descriptor). Requests made while others are in flight go to the shared runtime, so the
-//! other cores do their HTTP while this thread runs JavaScript.
+//! while the request is pending (tokio's timers do not show on the descriptor, nor does an
+//! event taken in at a turn's very end), restarted after every turn with the delay
+//! `LoopRequests::next_tick` gives. Requests made while others are in flight go to the shared
+//! runtime, so the other cores do their HTTP while this thread runs JavaScript.
 //!
 //! libuv's functions are looked up in the process at run time (`dlsym`): a host without them
 //! (another JavaScript runtime, a platform without the descriptor) keeps the shared runtime.
@@ -93,6 +94,7 @@ pub(crate) struct Watch {
     timer: Handle,
     /// Requests of this thread in flight, and which run on it ([`spawn_request`]).
     requests: Arc<zoho_oauth::LoopRequests>,
+    /// Whether the timer is started.
     ticking: Cell<bool>,
 }
 
@@ -199,43 +201,46 @@ fn current() -> Option<Rc<Watch>> {
     })
 }
 
-/// The poll handle's and the timer's callback: a turn.
-fn wake() {
+/// The poll handle's and the timer's callback (`ticked`): a turn.
+fn wake(ticked: bool) {
     // Never inside a runtime: a turn there would panic (no runtime task runs JavaScript, so
     // libuv cannot call back from one; checked all the same).
     if let Some(w) = current()
         && zoho_oauth::can_block_here()
     {
-        crate::promise::settle_after(w.env, || w.turn(|| ()));
+        crate::promise::settle_after(w.env, || w.turn(ticked, || ()));
     }
 }
 
 unsafe extern "C" fn on_readable(_handle: Handle, _status: c_int, _events: c_int) {
-    wake();
+    wake(false);
 }
 
 unsafe extern "C" fn on_tick(_handle: Handle) {
-    wake();
+    wake(true);
 }
 
 impl Watch {
-    /// A turn of this thread's runtime (running `start` in it first); the tick runs while a
-    /// request is pending. Not inside a tokio runtime (`zoho_oauth::can_block_here`).
-    fn turn<R>(&self, start: impl FnOnce() -> R) -> R {
+    /// A turn of this thread's runtime (running `start` in it first; `ticked`: the timer's),
+    /// then the timer restarted while a request is pending, or stopped. Not inside a tokio
+    /// runtime (`zoho_oauth::can_block_here`).
+    fn turn<R>(&self, ticked: bool, start: impl FnOnce() -> R) -> R {
         let out = zoho_oauth::drive_here(start);
-        let pending = self.requests.pending_here();
-        if pending != self.ticking.get() {
-            let every = zoho_oauth::LoopRequests::TICK.as_millis() as u64;
-            // SAFETY: the timer is live while the watch is (closed only in `teardown`).
-            unsafe {
-                if pending {
-                    (self.uv.timer_start)(self.timer, on_tick, every, every);
-                } else {
+        let next = self.requests.next_tick(ticked);
+        // SAFETY: the timer is live while the watch is (closed only in `teardown`).
+        unsafe {
+            match next {
+                // One-shot, in whole milliseconds (libuv's unit): restarting replaces the last.
+                Some(delay) => {
+                    (self.uv.timer_start)(self.timer, on_tick, delay.as_millis() as u64, 0);
+                }
+                None if self.ticking.get() => {
                     (self.uv.timer_stop)(self.timer);
                 }
+                None => {}
             }
-            self.ticking.set(pending);
         }
+        self.ticking.set(next.is_some());
         out
     }
 }
@@ -261,7 +266,7 @@ where
         return;
     }
     // `admit` said this thread is in no runtime (`zoho_oauth::request_here`): the turn can run.
-    w.turn(move || {
+    w.turn(false, move || {
         drop(tokio::spawn(async move {
             task.await;
             drop(counted);

@@ -284,7 +284,7 @@ where
     let canceller = Canceller::new(py)?;
     let taken_off = canceller.clone_ref(py);
     let done_to = completer.clone();
-    let handle = completer.turn(py, move || {
+    let handle = completer.turn(py, false, move || {
         tokio::spawn(async move {
             let out = fut.await;
             let convert: Convert = Box::new(move |py| Outcome(out).into_pyobject(py));
@@ -315,9 +315,11 @@ impl Completer {
         watching
     }
 
-    /// One turn of this thread's runtime (running `start` in it first), then complete what it
-    /// finished and keep a [`Tick`] scheduled while requests are pending.
-    fn turn<R>(self: &Arc<Self>, py: Python<'_>, start: impl FnOnce() -> R) -> R {
+    /// One turn of this thread's runtime (running `start` in it first; `ticked`: the
+    /// [`Tick`]'s), then complete what it finished and keep a [`Tick`] scheduled while
+    /// requests are pending (`zoho_oauth::LoopRequests::next_tick`; a `call_later` handle is
+    /// too dear to replace after every turn, so the next is scheduled once the last fired).
+    fn turn<R>(self: &Arc<Self>, py: Python<'_>, ticked: bool, start: impl FnOnce() -> R) -> R {
         struct Restore(*const Completer);
         impl Drop for Restore {
             fn drop(&mut self) {
@@ -329,10 +331,12 @@ impl Completer {
             zoho_oauth::drive_here(start)
         };
         self.drain(py);
-        if self.requests.pending_here() && !self.ticking.swap(true, Ordering::Relaxed) {
+        if let Some(delay) = self.requests.next_tick(ticked)
+            && !self.ticking.swap(true, Ordering::Relaxed)
+        {
             let tick = Tick { completer: self.clone() };
-            let every = zoho_oauth::LoopRequests::TICK.as_secs_f64();
-            if self.event_loop.bind(py).call_method1(intern!(py, "call_later"), (every, tick)).is_err() {
+            let after = delay.as_secs_f64();
+            if self.event_loop.bind(py).call_method1(intern!(py, "call_later"), (after, tick)).is_err() {
                 self.ticking.store(false, Ordering::Relaxed);
             }
         }
@@ -352,12 +356,12 @@ impl Turn {
     fn __call__(&self, py: Python<'_>) {
         // Never in a forked child (the descriptor is the parent's), never inside a runtime.
         if self.pid == std::process::id() && zoho_oauth::can_block_here() {
-            self.completer.turn(py, || ());
+            self.completer.turn(py, false, || ());
         }
     }
 }
 
-/// A turn of the runtime now and then while requests are pending (`zoho_oauth::LoopRequests::TICK`).
+/// A turn of the runtime now and then while requests are pending (`zoho_oauth::LoopRequests::next_tick`).
 #[pyclass(frozen, module = "zoho_oauth._native")]
 struct Tick {
     completer: Arc<Completer>,
@@ -368,7 +372,7 @@ impl Tick {
     fn __call__(&self, py: Python<'_>) {
         self.completer.ticking.store(false, Ordering::Relaxed);
         if zoho_oauth::can_block_here() {
-            self.completer.turn(py, || ());
+            self.completer.turn(py, true, || ());
         }
     }
 }
