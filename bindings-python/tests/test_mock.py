@@ -113,3 +113,27 @@ def test_device_approval_through_the_wrapper(mock_zoho: MockZoho) -> None:
         {"client_id": "1004.DEV", "client_secret": "dev-secret", "grant_type": "device_token", "code": d["device_code"]},
     )
     assert "access_token" in t and "refresh_token" in t
+
+
+def test_importing_testing_does_not_import_pytest() -> None:
+    """A script that runs ``MockZoho`` without pytest pays nothing for the fixture (pytest's import
+    is ~14 MiB); the fixture is made when a test run imports it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, zoho_oauth.testing as t\n"
+        "assert 'pytest' not in sys.modules, 'pytest imported'\n"
+        "assert t.DEFAULT_CLIENT_ID and t.MockZoho\n"
+        "from zoho_oauth.testing import mock_zoho\n"
+        "assert 'pytest' in sys.modules and callable(mock_zoho), mock_zoho\n"
+        "assert t.mock_zoho is mock_zoho, 'made once'\n"
+        "try:\n"
+        "    t.no_such_name\n"
+        "except AttributeError as e:\n"
+        "    assert 'no_such_name' in str(e)\n"
+        "else:\n"
+        "    raise AssertionError('unknown names still fail')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr

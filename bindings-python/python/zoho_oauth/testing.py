@@ -301,11 +301,22 @@ def _fixture() -> Iterator[MockZoho]:
 
 
 mock_zoho: Any
-try:  # pytest is optional: the fixture exists only where pytest is installed.
-    import pytest
+"""A pytest fixture: a fresh ``MockZoho`` (DC ``us``) per test, stopped afterwards; ``None``
+where pytest is not installed. Made when first imported (see ``__getattr__``)."""
 
-    mock_zoho = pytest.fixture(_fixture, name="mock_zoho")
-    """A pytest fixture: a fresh ``MockZoho`` (DC ``us``) per test, stopped afterwards."""
-except ImportError:  # pragma: no cover - exercised only without pytest
-    mock_zoho = None
+
+def __getattr__(name: str) -> Any:
+    """Make ``mock_zoho`` on first use. Importing pytest takes about 14 MiB and a tenth of a
+    second, which a script that only runs ``MockZoho`` (or a benchmark that only reads
+    ``DEFAULT_CLIENT_ID``) should not pay: only a test run that imports the fixture does."""
+    if name != "mock_zoho":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:  # pytest is optional: the fixture exists only where pytest is installed.
+        import pytest
+    except ImportError:  # pragma: no cover - exercised only without pytest
+        fixture = None
+    else:
+        fixture = pytest.fixture(_fixture, name="mock_zoho")
+    globals()["mock_zoho"] = fixture
+    return fixture
 
