@@ -631,7 +631,7 @@ mod tests {
     /// An event that arrives after a turn's last look at the descriptor, while the thread is
     /// away (a server preempting it), is taken in by tokio's last poll and no longer shows on
     /// the descriptor: `drive_here` must still run its task before it returns, or the event
-    /// loop would only run it at its next tick (10 ms later in Node).
+    /// loop would only run it at its next tick (up to 10 ms later).
     #[cfg(target_os = "linux")]
     #[test]
     fn an_event_taken_in_after_the_last_look_runs_its_task() {
