@@ -59,8 +59,7 @@ fn main() {
             let r = client.get(PATH).query(QUERY).send_blocking().expect("GET");
             assert_eq!(r.status(), 200);
         };
-        // Warm-up on the blocking path: it also makes this thread's runtime, and `request_here`
-        // counts the thread as past its warm-up (as Node's first requests do).
+        // Warm-up on the blocking path (it also makes this thread's runtime).
         for _ in 0..100 {
             blocking();
         }
@@ -131,19 +130,21 @@ impl Nested {
     fn get(&self) {
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (client, finished) = (self.client.clone(), done.clone());
-        zoho_oauth::drive_here(move || {
-            drop(tokio::spawn(async move {
+        let task = zoho_oauth::drive_here(move || {
+            tokio::spawn(async move {
                 let r = client.get(PATH).query(QUERY).send().await.expect("GET");
                 assert_eq!(r.status(), 200);
                 finished.store(true, Ordering::Release);
-            }))
+            })
         });
-        while !done.load(Ordering::Acquire) {
+        while !task.is_finished() {
             let mut events = [libc::epoll_event { events: 0, u64: 0 }; 4];
             // A 1 ms timeout stands in for the addon's tick (`LoopRequests::next_tick`).
             // SAFETY: `events` has room for the 4 events asked for.
             unsafe { libc::epoll_wait(std::os::fd::AsRawFd::as_raw_fd(&self.outer), events.as_mut_ptr(), 4, 1) };
             zoho_oauth::drive_here(|| ());
         }
+        // A task that panicked (its message printed above) finished without getting there.
+        assert!(done.load(Ordering::Acquire), "the GET failed");
     }
 }

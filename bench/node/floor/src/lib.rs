@@ -65,6 +65,9 @@ fn failed(what: &str, status: sys::napi_status) -> Result<()> {
 /// at every `get()`.
 #[napi]
 pub fn connect(env: Env, host: String, port: u32, request: String) -> Result<()> {
+    if CONNECTION.with(|c| c.borrow().is_some()) {
+        return Err(Error::from_reason("already connected: one connection per thread"));
+    }
     let port = u16::try_from(port).map_err(|_| Error::from_reason("port must be below 65536"))?;
     let socket = TcpStream::connect((host.as_str(), port)).map_err(|e| Error::from_reason(format!("connect: {e}")))?;
     socket
@@ -147,29 +150,32 @@ fn complete(answer: &[u8]) -> bool {
 }
 
 unsafe extern "C" fn on_readable(_handle: Handle, _status: c_int, _events: c_int) {
-    // Read what is there; settle only once the answer is whole. The borrow ends before the
-    // promise settles: the caller's continuation calls `get()` again.
+    // Read what is there; settle once the answer is whole, or reject when the connection ends
+    // or fails first (never a promise left pending). The borrow ends before the promise
+    // settles: the caller's continuation calls `get()` again.
     let settle = CONNECTION.with(|c| {
         let mut c = c.borrow_mut();
         let c = c.as_mut()?;
         let mut chunk = [0u8; 8192];
-        loop {
+        let ended = loop {
             match c.socket.read(&mut chunk) {
-                Ok(0) => break,
+                Ok(0) => break Some("the server closed the connection".to_owned()),
                 Ok(n) => c.answer.extend_from_slice(&chunk[..n]),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => break,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break None,
+                Err(e) => break Some(format!("read: {e}")),
             }
-        }
-        if c.deferred.is_null() || !complete(&c.answer) {
+        };
+        if c.deferred.is_null() {
             return None;
         }
+        let outcome = if complete(&c.answer) { Ok(c.answer.len()) } else { Err(ended?) };
         let deferred = std::mem::replace(&mut c.deferred, ptr::null_mut());
         // SAFETY: as in `get`.
         unsafe { uv_unref(c.poll) };
-        Some((c.env, deferred, c.resource, c.context, c.answer.len()))
+        Some((c.env, deferred, c.resource, c.context, outcome))
     });
-    let Some((env, deferred, resource, context, length)) = settle else { return };
+    let Some((env, deferred, resource, context, outcome)) = settle else { return };
     // SAFETY: a libuv callback on the env's thread (no JavaScript on the stack); the scopes
     // opened here are closed here, innermost first; `deferred` is settled once.
     unsafe {
@@ -178,8 +184,18 @@ unsafe extern "C" fn on_readable(_handle: Handle, _status: c_int, _events: c_int
         sys::napi_open_handle_scope(env, &mut handles);
         sys::napi_get_reference_value(env, resource, &mut object);
         sys::napi_open_callback_scope(env, object, context, &mut scope);
-        sys::napi_create_uint32(env, u32::try_from(length).unwrap_or(u32::MAX), &mut value);
-        sys::napi_resolve_deferred(env, deferred, value);
+        match outcome {
+            Ok(length) => {
+                sys::napi_create_uint32(env, u32::try_from(length).unwrap_or(u32::MAX), &mut value);
+                sys::napi_resolve_deferred(env, deferred, value);
+            }
+            Err(message) => {
+                let mut text = ptr::null_mut();
+                sys::napi_create_string_utf8(env, message.as_ptr().cast(), message.len() as isize, &mut text);
+                sys::napi_create_error(env, ptr::null_mut(), text, &mut value);
+                sys::napi_reject_deferred(env, deferred, value);
+            }
+        }
         // The microtasks (the caller's continuation) run as the callback scope closes.
         sys::napi_close_callback_scope(env, scope);
         sys::napi_close_handle_scope(env, handles);
